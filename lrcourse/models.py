@@ -1,0 +1,44 @@
+"""The few small models the course trains. Each takes flat feature vectors."""
+
+from collections.abc import Sequence
+
+from torch import nn
+
+
+def linear(num_features: int, num_outputs: int) -> nn.Module:
+    """Linear (softmax) regression: with cross-entropy, logistic regression."""
+    _check_sizes(num_features=num_features, num_outputs=num_outputs)
+    return nn.Linear(num_features, num_outputs)
+
+
+def mlp(num_features: int, num_outputs: int, hidden: Sequence[int] = (64,)) -> nn.Module:
+    """A multilayer perceptron with ReLU between its layers."""
+    _check_sizes(num_features=num_features, num_outputs=num_outputs, **{f"hidden[{i}]": h for i, h in enumerate(hidden)})
+    widths = [num_features, *hidden]
+    layers = []
+    for width_in, width_out in zip(widths, widths[1:]):
+        layers += [nn.Linear(width_in, width_out), nn.ReLU()]
+    return nn.Sequential(*layers, nn.Linear(widths[-1], num_outputs))
+
+
+def small_cnn(num_outputs: int, image_shape: tuple[int, int, int] = (1, 28, 28), channels: int = 16) -> nn.Module:
+    """Two 3x3 convolutions with pooling, then a linear head.
+
+    Inputs are flat vectors of ``prod(image_shape)`` values, as every
+    :class:`lrcourse.data.Dataset` holds them; the model reshapes them itself.
+    """
+    _check_sizes(num_outputs=num_outputs, channels=channels, **dict(zip(("channels_in", "height", "width"), image_shape)))
+    c, h, w = image_shape
+    return nn.Sequential(
+        nn.Unflatten(1, image_shape),
+        nn.Conv2d(c, channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(channels, 2 * channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(2 * channels * (h // 4) * (w // 4), num_outputs),
+    )
+
+
+def _check_sizes(**sizes):
+    for name, size in sizes.items():
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"{name} must be a positive integer, got {size!r}")

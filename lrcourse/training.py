@@ -1,0 +1,223 @@
+"""The course's one training loop, and the one learning-rate sweep built on it.
+
+Every chapter trains through :func:`train` and sweeps learning rates through
+:func:`sweep`, so a change here (a faster path, a new record) reaches the whole book.
+"""
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from .data import Dataset
+
+
+@dataclass
+class History:
+    """What one training run recorded.
+
+    Per step: ``loss`` (of the minibatch) and ``lr`` (of the first parameter
+    group). Per epoch: ``train_loss`` (mean over the epoch's minibatches),
+    ``test_loss`` and, for classification, ``test_accuracy``.
+    ``stop_reason`` says why a run ended early, or is ``None``.
+    """
+
+    label: str = ""
+    loss: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    test_loss: list[float] = field(default_factory=list)
+    test_accuracy: list[float] = field(default_factory=list)
+    stop_reason: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def diverged(self) -> bool:
+        return self.stop_reason is not None
+
+    @property
+    def final_loss(self) -> float:
+        """Training loss of the last epoch; infinite for a run that diverged."""
+        return math.inf if self.diverged or not self.train_loss else self.train_loss[-1]
+
+
+def check_lr(lr, name: str = "lr") -> float:
+    """Return ``lr`` as a float, or raise a ValueError naming ``name``."""
+    try:
+        value = float(lr)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, got {lr!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {lr!r}")
+    return value
+
+
+def show_progress(progress: bool | None) -> bool:
+    """Resolve ``progress=None``: bars on, except under nbgrader or with LRCOURSE_PROGRESS=0.
+
+    A progress bar writes to stderr, and nbgrader scores any cell with stderr 0.
+    """
+    if progress is not None:
+        return progress
+    return "NBGRADER_EXECUTION" not in os.environ and os.environ.get("LRCOURSE_PROGRESS", "1") != "0"
+
+
+def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, epochs: int = 1,
+          batch_size: int | None = None, seed: int = 0, loss_fn: Callable | None = None,
+          label: str = "", progress: bool | None = None, verbose: bool = True) -> History:
+    """Train ``model`` on ``data.x_train`` with ``optimizer`` and return its :class:`History`.
+
+    ``batch_size=None`` takes the whole training set at every step (full-batch
+    gradient descent), so ``epochs`` is then the number of steps. Minibatches are
+    reshuffled each epoch from ``seed``. The loss defaults to cross-entropy for
+    classification and mean squared error for regression. Training stops at the
+    first non-finite loss; the history says where, and so does a printed line
+    when ``verbose``.
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    num_train = len(data.x_train)
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    for group in optimizer.param_groups:
+        check_lr(group["lr"], "the optimizer's lr")
+    batch_size = min(batch_size or num_train, num_train)
+    loss_fn = loss_fn or _default_loss(data)
+    generator = torch.Generator().manual_seed(seed)
+    steps_per_epoch = math.ceil(num_train / batch_size)
+
+    history = History(label=label)
+    start = time.perf_counter()
+    bar = tqdm(total=epochs * steps_per_epoch, desc=label or "training", leave=False,
+               disable=not show_progress(progress))
+    model.train()
+    for epoch in range(epochs):
+        order = torch.randperm(num_train, generator=generator).to(data.device) if batch_size < num_train else None
+        epoch_losses = []
+        for first in range(0, num_train, batch_size):
+            batch = order[first:first + batch_size] if order is not None else slice(None)
+            outputs = model(data.x_train[batch])
+            if not history.loss:
+                _check_outputs(outputs, data)
+            loss = loss_fn(outputs, data.y_train[batch])
+            value = loss.item()
+            if not math.isfinite(value):
+                history.stop_reason = f"the training loss became {value} at step {len(history.loss)}"
+                break
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            history.loss.append(value)
+            history.lr.append(optimizer.param_groups[0]["lr"])
+            epoch_losses.append(value)
+            bar.update()
+            if len(history.loss) % 20 == 0:
+                bar.set_postfix(loss=f"{value:.3g}")
+        if history.stop_reason:
+            break
+        history.train_loss.append(float(np.mean(epoch_losses)))
+        test_loss, test_accuracy = evaluate(model, data, loss_fn)
+        history.test_loss.append(test_loss)
+        if data.is_classification:
+            history.test_accuracy.append(test_accuracy)
+    bar.close()
+    history.seconds = time.perf_counter() - start
+    if history.stop_reason and verbose:
+        print(f"{label or 'Training'} stopped early: {history.stop_reason}.")
+    return history
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, data: Dataset, loss_fn: Callable | None = None) -> tuple[float, float | None]:
+    """Loss and accuracy (``None`` for regression) of ``model`` on the test split."""
+    was_training = model.training
+    model.eval()
+    outputs = model(data.x_test)
+    model.train(was_training)
+    loss = (loss_fn or _default_loss(data))(outputs, data.y_test).item()
+    if not data.is_classification:
+        return loss, None
+    return loss, (outputs.argmax(dim=1) == data.y_test).float().mean().item()
+
+
+@dataclass
+class Sweep:
+    """Histories of one model trained at each learning rate, for each seed.
+
+    ``histories[i][j]`` is seed ``seeds[i]`` at rate ``lrs[j]``.
+    """
+
+    lrs: np.ndarray
+    seeds: tuple[int, ...]
+    histories: list[list[History]]
+
+    def final_losses(self) -> np.ndarray:
+        """Final training loss, shape ``(len(seeds), len(lrs))``; ``inf`` where a run diverged."""
+        return np.array([[h.final_loss for h in row] for row in self.histories])
+
+    def best_lr(self) -> float:
+        """The rate with the lowest median final loss over seeds."""
+        median = np.median(self.final_losses(), axis=0)
+        if not np.isfinite(median).any():
+            raise ValueError("no learning rate in this sweep trained without diverging on most seeds")
+        return float(self.lrs[np.argmin(median)])
+
+
+def sweep(make_model: Callable[[], nn.Module], data: Dataset, lrs: Sequence[float], *,
+          optimizer: Callable[..., torch.optim.Optimizer] = torch.optim.SGD, seeds: Sequence[int] = (0,),
+          progress: bool | None = None, **train_kwargs) -> Sweep:
+    """Train a fresh ``make_model()`` at every rate in ``lrs`` for every seed.
+
+    ``optimizer`` is called as ``optimizer(model.parameters(), lr=lr)``; pass a
+    ``functools.partial`` to fix its other settings. The seed sets both the
+    initial weights and the minibatch order, so two rates with the same seed
+    start from the same weights. Other keyword arguments go to :func:`train`.
+    """
+    lrs = np.asarray(lrs, dtype=float)
+    if lrs.ndim != 1 or len(lrs) == 0:
+        raise ValueError(f"lrs must be a non-empty 1-D sequence of learning rates, got shape {lrs.shape}")
+    for i, lr in enumerate(lrs):
+        check_lr(lr, f"lrs[{i}]")
+    seeds = tuple(seeds)
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+
+    bar = tqdm(total=len(seeds) * len(lrs), desc="sweep", disable=not show_progress(progress))
+    histories = []
+    for seed in seeds:
+        row = []
+        for lr in lrs:
+            torch.manual_seed(seed)
+            model = make_model().to(data.device)
+            history = train(model, data, optimizer(model.parameters(), lr=lr), seed=seed,
+                            label=f"lr={lr:.3g}", progress=False, verbose=False, **train_kwargs)
+            row.append(history)
+            bar.update()
+        histories.append(row)
+    bar.close()
+    result = Sweep(lrs, seeds, histories)
+    diverged = np.isinf(result.final_losses())
+    if diverged.any():
+        print(f"{diverged.sum()} of {diverged.size} runs diverged; "
+              f"the smallest rate that diverged was {lrs[diverged.any(axis=0)].min():.3g}.")
+    return result
+
+
+def _default_loss(data: Dataset) -> Callable:
+    if data.is_classification:
+        return F.cross_entropy
+    return lambda outputs, targets: F.mse_loss(outputs.reshape(targets.shape), targets)
+
+
+def _check_outputs(outputs: torch.Tensor, data: Dataset):
+    expected = (len(outputs), data.num_outputs)
+    if tuple(outputs.shape) != expected and not (not data.is_classification and outputs.ndim == 1):
+        raise ValueError(f"the model returned outputs of shape {tuple(outputs.shape)}, but {data.name} needs "
+                         f"{expected}: one column per {'class' if data.is_classification else 'target'}")

@@ -1,0 +1,3 @@
+def gd_step(x, grad_fn, lr):
+    x -= lr * grad_fn(x)
+    return x

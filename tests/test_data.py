@@ -1,0 +1,76 @@
+"""lrcourse.data: real offline data sets, split without leaks and standardized on the training split."""
+
+import numpy as np
+import pytest
+import torch
+
+from lrcourse import data
+
+
+@pytest.mark.parametrize("name, features, classes, total", [
+    ("mnist", 784, 10, 5000), ("digits", 64, 10, 1797), ("breast_cancer", 30, 2, 569),
+    ("diabetes", 10, None, 442), ("mnist1d", 40, 10, 5000)])
+def test_every_data_set_loads_with_its_shape(name, features, classes, total):
+    d = data.load(name, device="cpu")
+    assert d.num_features == features and d.num_classes == classes
+    assert len(d.x_train) + len(d.x_test) == total
+    assert d.x_train.dtype == torch.float32 and d.device.type == "cpu"
+    assert d.y_train.dtype == (torch.int64 if classes else torch.float32)
+    if classes:
+        assert set(d.y_train.tolist()) == set(range(classes))
+
+
+@pytest.mark.parametrize("name", ["digits", "breast_cancer", "diabetes"])
+def test_standardized_with_training_statistics(name):
+    d = data.load(name, device="cpu")
+    per_feature = name != "digits"
+    dims = 0 if per_feature else None
+    mean = d.x_train.double().mean(dim=dims) if per_feature else d.x_train.double().mean()
+    std = d.x_train.double().std(dim=dims, unbiased=False) if per_feature else d.x_train.double().std(unbiased=False)
+    assert torch.allclose(mean, torch.zeros_like(mean), atol=1e-5)
+    assert torch.allclose(std, torch.ones_like(std), atol=1e-4)
+    assert not torch.allclose(d.x_test.double().mean(dim=0), torch.zeros(d.num_features, dtype=torch.float64),
+                              atol=1e-5), "the test split must not be standardized with its own statistics"
+
+
+def test_regression_targets_are_standardized():
+    d = data.load("diabetes", device="cpu")
+    assert abs(d.y_train.mean().item()) < 1e-5 and abs(d.y_train.std(unbiased=False).item() - 1) < 1e-4
+
+
+def test_the_split_is_stratified_and_reproducible():
+    a, b = data.load("breast_cancer", device="cpu", seed=3), data.load("breast_cancer", device="cpu", seed=3)
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.y_test, b.y_test)
+    other = data.load("breast_cancer", device="cpu", seed=4)
+    assert not torch.equal(a.y_test, other.y_test)
+    assert abs(a.y_train.float().mean() - a.y_test.float().mean()) < 0.02
+
+
+def test_train_size_keeps_a_prefix_of_the_training_split():
+    full, small = data.load("digits", device="cpu"), data.load("digits", device="cpu", train_size=100)
+    assert len(small.x_train) == 100 and len(small.x_test) == len(full.x_test)
+
+
+@pytest.mark.parametrize("kwargs, argument", [({"name": "cifar"}, "name"), ({"test_fraction": 1.0}, "test_fraction"),
+                                              ({"train_size": 0}, "train_size")])
+def test_bad_arguments_are_named(kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        data.load(**{"name": "digits", **kwargs})
+
+
+def test_a_dataset_refuses_inconsistent_tensors():
+    x, y = torch.zeros(5, 3), torch.zeros(5, dtype=torch.int64)
+    with pytest.raises(ValueError, match="x_train is empty"):
+        data.Dataset("d", x[:0], y[:0], x, y, 2)
+    with pytest.raises(ValueError, match="y_test"):
+        data.Dataset("d", x, y, x, y[:4], 2)
+    with pytest.raises(ValueError, match="2-D"):
+        data.Dataset("d", x.reshape(5, 3, 1), y, x, y, 2)
+    with pytest.raises(ValueError, match="same number of features"):
+        data.Dataset("d", x, y, torch.zeros(5, 4), y, 2)
+
+
+def test_loading_leaves_the_cached_raw_arrays_alone():
+    before = data._RAW["digits"]()[0].copy()
+    data.load("digits", device="cpu")
+    assert np.array_equal(data._RAW["digits"]()[0], before)

@@ -1,0 +1,34 @@
+"""lrcourse.models and lrcourse.device."""
+
+import pytest
+import torch
+
+from lrcourse import device, models
+
+
+@pytest.mark.parametrize("model, features", [
+    (models.linear(784, 10), 784), (models.mlp(784, 10, hidden=(32, 16)), 784), (models.small_cnn(10), 784),
+    (models.small_cnn(3, image_shape=(1, 8, 8), channels=4), 64)])
+def test_models_map_flat_features_to_outputs(model, features):
+    outputs = model(torch.randn(5, features))
+    assert outputs.shape[0] == 5 and outputs.shape[1] in (3, 10)
+
+
+@pytest.mark.parametrize("build", [lambda: models.linear(0, 10), lambda: models.mlp(10, 2, hidden=(16, -1)),
+                                   lambda: models.small_cnn(10, channels=0), lambda: models.linear(10, 2.5)])
+def test_bad_sizes_are_refused(build):
+    with pytest.raises(ValueError, match="positive integer"):
+        build()
+
+
+def test_the_device_can_be_chosen_by_environment(monkeypatch):
+    monkeypatch.setenv("LRCOURSE_DEVICE", "cpu")
+    assert device.pick_device() == torch.device("cpu")
+    assert device.describe(torch.device("cpu")).startswith("Running on cpu (CPU")
+
+
+def test_without_an_accelerator_the_cpu_is_picked(monkeypatch):
+    monkeypatch.delenv("LRCOURSE_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert device.pick_device() == torch.device("cpu")

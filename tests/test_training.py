@@ -1,0 +1,150 @@
+"""lrcourse.training: the one training loop and the one sweep every chapter uses."""
+
+import functools
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lrcourse import data, models, training
+
+
+@pytest.fixture(scope="module")
+def diabetes():
+    return data.load("diabetes", device="cpu")
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    return data.load("breast_cancer", device="cpu")
+
+
+def test_full_batch_training_is_gradient_descent(diabetes):
+    """On linear least squares, train() takes exactly the steps w <- w - lr * grad, computed here in float64."""
+    torch.manual_seed(0)
+    model = models.linear(diabetes.num_features, 1)
+    w = model.weight.detach().double().numpy().ravel().copy()
+    b = model.bias.detach().double().item()
+    x, y = diabetes.x_train.double().numpy(), diabetes.y_train.double().numpy()
+    lr, steps = 0.1, 50
+    for _ in range(steps):
+        residual = x @ w + b - y
+        w, b = w - lr * 2 * x.T @ residual / len(y), b - lr * 2 * residual.mean()
+    history = training.train(model, diabetes, torch.optim.SGD(model.parameters(), lr=lr), epochs=steps)
+    assert len(history.loss) == steps and len(history.train_loss) == steps
+    assert np.allclose(model.weight.detach().double().numpy().ravel(), w, atol=1e-5)
+    assert math.isclose(model.bias.item(), b, abs_tol=1e-5)
+
+
+def test_minibatches_cover_the_epoch_and_keep_the_last_partial_batch(cancer):
+    model = models.linear(cancer.num_features, 2)
+    history = training.train(model, cancer, torch.optim.SGD(model.parameters(), lr=0.01), epochs=3, batch_size=100)
+    assert len(cancer.x_train) == 455 and len(history.loss) == 3 * 5
+    assert history.lr == [0.01] * 15
+    assert len(history.test_loss) == len(history.test_accuracy) == 3
+    assert all(0 <= accuracy <= 1 for accuracy in history.test_accuracy)
+
+
+def test_the_same_seed_gives_the_same_run(cancer):
+    def run(seed):
+        torch.manual_seed(0)
+        model = models.mlp(cancer.num_features, 2, hidden=(8,))
+        return training.train(model, cancer, torch.optim.SGD(model.parameters(), lr=0.1), epochs=2,
+                              batch_size=32, seed=seed).loss
+
+    assert run(1) == run(1)
+    assert run(1) != run(2)
+
+
+def test_a_diverging_run_stops_and_says_so(diabetes, capsys):
+    model = models.linear(diabetes.num_features, 1)
+    history = training.train(model, diabetes, torch.optim.SGD(model.parameters(), lr=100.0), epochs=500,
+                             label="too fast")
+    assert history.diverged and history.final_loss == math.inf
+    assert "became" in history.stop_reason and len(history.loss) < 500
+    assert all(math.isfinite(value) for value in history.loss)
+    assert capsys.readouterr().out.startswith("too fast stopped early: the training loss became")
+
+
+@pytest.mark.parametrize("lr", [float("nan"), float("inf")])
+def test_a_non_finite_learning_rate_is_refused(diabetes, lr):
+    model = models.linear(diabetes.num_features, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    optimizer.param_groups[0]["lr"] = lr
+    with pytest.raises(ValueError, match="lr must be a finite number"):
+        training.train(model, diabetes, optimizer)
+
+
+@pytest.mark.parametrize("kwargs, argument", [({"epochs": 0}, "epochs"), ({"epochs": 1.5}, "epochs"),
+                                              ({"batch_size": 0}, "batch_size")])
+def test_bad_loop_settings_are_named(diabetes, kwargs, argument):
+    model = models.linear(diabetes.num_features, 1)
+    with pytest.raises(ValueError, match=argument):
+        training.train(model, diabetes, torch.optim.SGD(model.parameters(), lr=0.1), **kwargs)
+
+
+def test_a_model_of_the_wrong_width_is_refused_with_its_shape(cancer):
+    model = models.linear(cancer.num_features, 3)
+    with pytest.raises(ValueError, match=r"shape \(455, 3\).*\(455, 2\)"):
+        training.train(model, cancer, torch.optim.SGD(model.parameters(), lr=0.1))
+
+
+def test_no_progress_bar_under_nbgrader(cancer, capsys, monkeypatch):
+    """nbgrader scores a cell with anything on stderr 0, and a progress bar writes there."""
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    assert not training.show_progress(None)
+    model = models.linear(cancer.num_features, 2)
+    training.train(model, cancer, torch.optim.SGD(model.parameters(), lr=0.1), epochs=2)
+    training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.1], epochs=2)
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_bars_are_on_by_default_and_can_be_silenced(monkeypatch):
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    monkeypatch.delenv("LRCOURSE_PROGRESS", raising=False)
+    assert training.show_progress(None)
+    monkeypatch.setenv("LRCOURSE_PROGRESS", "0")
+    assert not training.show_progress(None) and training.show_progress(True)
+
+
+def test_a_sweep_trains_each_rate_from_the_same_start(cancer):
+    result = training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.01, 0.1, 1.0],
+                            seeds=(0, 1), epochs=20, progress=False)
+    assert result.final_losses().shape == (2, 3)
+    for row in result.histories:
+        assert len({h.loss[0] for h in row}) == 1, "one seed, one initial model, whatever the rate"
+    assert result.histories[0][0].loss[0] != result.histories[1][0].loss[0]
+    median = np.median(result.final_losses(), axis=0)
+    assert result.best_lr() == result.lrs[np.argmin(median)]
+
+
+def test_a_sweep_passes_optimizer_settings_through(cancer):
+    momentum = functools.partial(torch.optim.SGD, momentum=0.9)
+    plain = training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.05], epochs=10)
+    heavy = training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.05], epochs=10,
+                           optimizer=momentum)
+    assert plain.histories[0][0].loss[1:] != heavy.histories[0][0].loss[1:]
+
+
+def test_a_sweep_reports_divergence_and_refuses_a_sweep_that_all_diverged(diabetes, capsys):
+    result = training.sweep(lambda: models.linear(diabetes.num_features, 1), diabetes, [0.1, 1e3, 1e4],
+                            epochs=300, progress=False)
+    assert np.isinf(result.final_losses()[0, 1:]).all() and np.isfinite(result.final_losses()[0, 0])
+    assert "2 of 3 runs diverged; the smallest rate that diverged was 1e+03" in capsys.readouterr().out
+    assert result.best_lr() == 0.1
+    doomed = training.sweep(lambda: models.linear(diabetes.num_features, 1), diabetes, [1e4], epochs=300)
+    with pytest.raises(ValueError, match="no learning rate"):
+        doomed.best_lr()
+
+
+@pytest.mark.parametrize("lrs, message", [([0.1, -1.0], r"lrs\[1\]"), ([0.1, float("nan")], r"lrs\[1\]"),
+                                          ([], "non-empty"), ([[0.1]], "1-D")])
+def test_bad_learning_rates_in_a_sweep_are_named(cancer, lrs, message):
+    with pytest.raises(ValueError, match=message):
+        training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, lrs)
+
+
+def test_a_sweep_needs_a_seed(cancer):
+    with pytest.raises(ValueError, match="seeds"):
+        training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.1], seeds=())
