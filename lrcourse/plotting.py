@@ -36,7 +36,7 @@ use_style()
 
 
 def plot_curves(histories: Sequence[History], *, ax=None, title: str = "Training loss",
-                smooth: int = 1, log_y: bool = True):
+                ylabel: str = "training loss", smooth: int = 1, log_y: bool = True):
     """Training loss per step of each history, labelled by ``History.label``.
 
     ``smooth`` averages that many consecutive steps, to see through minibatch
@@ -55,7 +55,7 @@ def plot_curves(histories: Sequence[History], *, ax=None, title: str = "Training
             ax.plot(steps[-1], loss[-1], "x", color=line.get_color(), markersize=10, markeredgewidth=2)
     if log_y:
         ax.set_yscale("log")
-    ax.set(xlabel="step", ylabel="training loss", title=title)
+    ax.set(xlabel="step", ylabel=ylabel, title=title)
     if any(h.label for h in histories):
         ax.legend()
     return ax

@@ -162,6 +162,11 @@ class Sweep:
         """Final training loss, shape ``(len(seeds), len(lrs))``; ``inf`` where a run diverged."""
         return np.array([[h.final_loss for h in row] for row in self.histories])
 
+    def final_accuracies(self) -> np.ndarray:
+        """Test accuracy after the last epoch, shape ``(len(seeds), len(lrs))``; NaN where a run diverged."""
+        return np.array([[h.test_accuracy[-1] if h.test_accuracy and not h.diverged else np.nan for h in row]
+                         for row in self.histories])
+
     def best_lr(self) -> float:
         """The rate with the lowest median final loss over seeds."""
         median = np.median(self.final_losses(), axis=0)

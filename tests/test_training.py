@@ -148,3 +148,11 @@ def test_bad_learning_rates_in_a_sweep_are_named(cancer, lrs, message):
 def test_a_sweep_needs_a_seed(cancer):
     with pytest.raises(ValueError, match="seeds"):
         training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.1], seeds=())
+
+
+def test_final_accuracies_leave_diverged_runs_out(cancer):
+    result = training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.1, 1e38], epochs=5)
+    assert result.histories[0][1].diverged
+    accuracies = result.final_accuracies()
+    assert accuracies.shape == (1, 2)
+    assert 0.5 < accuracies[0, 0] <= 1 and np.isnan(accuracies[0, 1])
