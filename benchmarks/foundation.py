@@ -8,8 +8,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 from lrcourse import book, device
 from lrcourse.instructor import course_with, nbgrader, solution_answers, submit
 
@@ -35,6 +33,6 @@ def time_autograde(assignment: str = "ex01", repeats: int = 3):
 
 
 if __name__ == "__main__":
-    print(device.describe(device.pick_device()), f"| {torch.get_num_threads()} CPU threads")
+    print(device.describe(device.pick_device()))
     time_chapters()
     time_autograde()

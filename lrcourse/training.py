@@ -23,14 +23,15 @@ from .data import Dataset
 class History:
     """What one training run recorded.
 
-    Per step: ``loss`` (of the minibatch) and ``lr`` (of the first parameter
-    group). Per epoch: ``train_loss`` (mean over the epoch's minibatches),
+    Per step: ``loss`` and, for classification, ``accuracy`` (both of the
+    minibatch), and ``lr`` (of the first parameter group). Per epoch: ``train_loss`` (mean over the epoch's minibatches),
     ``test_loss`` and, for classification, ``test_accuracy``.
     ``stop_reason`` says why a run ended early, or is ``None``.
     """
 
     label: str = ""
     loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     train_loss: list[float] = field(default_factory=list)
     test_loss: list[float] = field(default_factory=list)
@@ -103,10 +104,10 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, 
         epoch_losses = []
         for first in range(0, num_train, batch_size):
             batch = order[first:first + batch_size] if order is not None else slice(None)
-            outputs = model(data.x_train[batch])
+            outputs, targets = model(data.x_train[batch]), data.y_train[batch]
             if not history.loss:
                 _check_outputs(outputs, data)
-            loss = loss_fn(outputs, data.y_train[batch])
+            loss = loss_fn(outputs, targets)
             value = loss.item()
             if not math.isfinite(value):
                 history.stop_reason = f"the training loss became {value} at step {len(history.loss)}"
@@ -115,6 +116,8 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, 
             loss.backward()
             optimizer.step()
             history.loss.append(value)
+            if data.is_classification:
+                history.accuracy.append((outputs.argmax(dim=1) == targets).float().mean().item())
             history.lr.append(optimizer.param_groups[0]["lr"])
             epoch_losses.append(value)
             bar.update()

@@ -42,6 +42,7 @@ def test_minibatches_cover_the_epoch_and_keep_the_last_partial_batch(cancer):
     history = training.train(model, cancer, torch.optim.SGD(model.parameters(), lr=0.01), epochs=3, batch_size=100)
     assert len(cancer.x_train) == 455 and len(history.loss) == 3 * 5
     assert history.lr == [0.01] * 15
+    assert len(history.accuracy) == 15 and all(0 <= accuracy <= 1 for accuracy in history.accuracy)
     assert len(history.test_loss) == len(history.test_accuracy) == 3
     assert all(0 <= accuracy <= 1 for accuracy in history.test_accuracy)
 

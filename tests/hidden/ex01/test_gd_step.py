@@ -50,6 +50,13 @@ def test_zero_learning_rate_stays_put(answer):
     assert np.array_equal(answer(x, grad, 0.0), x), "with lr = 0 the step should not move"
 
 
+def test_deterministic(answer):
+    """gives the same point when called twice with the same arguments"""
+    x = np.array([0.3, -0.7])
+    assert np.array_equal(answer(x.copy(), grad, 0.2), answer(x.copy(), grad, 0.2)), \
+        "two identical calls gave different results: is state kept between calls?"
+
+
 def test_evaluates_the_gradient_once(answer):
     """calls grad_fn exactly once per step"""
     calls = []

@@ -64,6 +64,12 @@ def test_scalar_start(answer):
     assert np.allclose(np.ravel(result), 3.0 * 0.6 ** np.arange(5)), "on f(x) = 2 x^2 the iterates went wrong"
 
 
+def test_deterministic(answer):
+    """gives the same trajectory when called twice with the same arguments"""
+    first, second = answer(grad, X0.copy(), 0.3, 20), answer(grad, X0.copy(), 0.3, 20)
+    assert np.array_equal(first, second), "two identical calls gave different trajectories: is state kept between calls?"
+
+
 def test_gradient_evaluations(answer):
     """calls grad_fn exactly num_steps times"""
     calls = []

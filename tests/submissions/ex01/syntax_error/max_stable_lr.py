@@ -1,8 +1,12 @@
 def max_stable_lr(hessian):
-    hessian = np.asarray(hessian, dtype=float)
-    if hessian.ndim != 2 or hessian.shape[0] != hessian.shape[1] or not np.allclose(hessian, hessian.T):
-        raise ValueError("hessian must be square and symmetric")
-    eigenvalues = np.linalg.eigvalsh(hessian)
-    if eigenvalues.min() < -1e-12 or eigenvalues.max() <= 0:
-        raise ValueError("hessian must be positive semidefinite and nonzero")
-    return 2 / eigenvalues.max()
+    H = np.array(hessian, dtype=float)
+    if H.ndim != 2 or H.shape[0] != H.shape[1]:
+        raise ValueError("not square")
+    if not np.allclose(H, H.T):
+        raise ValueError("not symmetric")
+    lam = np.linalg.eigvalsh(H)
+    if lam[0] < -1e-12:
+        raise ValueError("negative eigenvalue")
+    if lam[-1] == 0:
+        raise ValueError("zero Hessian")
+    return 2.0 / lam[-1]
