@@ -15,7 +15,7 @@ c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.include = ["*.ipynb"]
 
 # Every assignment the course has, in order, so that `nbgrader db assignment list` and exports know them.
-c.CourseDirectory.db_assignments = [{"name": "ex01"}]
+c.CourseDirectory.db_assignments = [{"name": "ex01"}, {"name": "ex02"}, {"name": "ex03"}]
 
 # A cell may run this long before nbgrader interrupts it; the grader's own limit for a hidden suite
 # (lrcourse.grading.SUITE_SECONDS, 40 s) is below it, so the grader always gets to report.

@@ -4,7 +4,7 @@ The palette is Okabe and Ito's, which stays distinguishable under the common
 colour-vision deficiencies. Learning rates always go on a log axis: they span decades.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -95,3 +95,35 @@ def _finite_spread(losses: np.ndarray) -> np.ndarray:
         if len(finite):
             spread[:, j] = finite.min(), np.median(finite), finite.max()
     return spread
+
+
+def plot_sweep_grid(sweeps: Mapping[str, Sweep], *, ax=None, title: str = "Final loss",
+                    row_label: str = "", colorbar_label: str = "median final training loss"):
+    """A heat map of median final loss: one row per sweep, one column per learning rate.
+
+    Every sweep must use the same rates. Cells where most seeds diverged are
+    left blank and marked with a cross; each row's best rate is outlined.
+    """
+    sweeps = dict(sweeps)
+    if not sweeps:
+        raise ValueError("sweeps must hold at least one sweep")
+    lrs = next(iter(sweeps.values())).lrs
+    if any(not np.array_equal(result.lrs, lrs) for result in sweeps.values()):
+        raise ValueError("every sweep in the grid must use the same learning rates")
+    ax = ax or plt.subplots()[1]
+    medians = np.array([np.median(result.final_losses(), axis=0) for result in sweeps.values()])
+    finite = np.where(np.isfinite(medians), medians, np.nan)
+    image = ax.imshow(finite, aspect="auto", origin="lower", norm=mpl.colors.LogNorm())
+    ax.figure.colorbar(image, ax=ax, label=colorbar_label)
+    for row, values in enumerate(medians):
+        for column in np.flatnonzero(~np.isfinite(values)):
+            ax.plot(column, row, "x", color="0.4", markersize=8)
+        if np.isfinite(values).any():
+            best = int(np.nanargmin(np.where(np.isfinite(values), values, np.nan)))
+            ax.add_patch(mpl.patches.Rectangle((best - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="white",
+                                               linewidth=2.5))
+    ax.set_xticks(range(len(lrs)), [f"{lr:.2g}" for lr in lrs], rotation=45)
+    ax.set_yticks(range(len(sweeps)), list(sweeps))
+    ax.grid(False)
+    ax.set(xlabel="learning rate", ylabel=row_label, title=title)
+    return ax

@@ -71,38 +71,44 @@ def show_progress(progress: bool | None) -> bool:
 
 
 def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, epochs: int = 1,
-          batch_size: int | None = None, seed: int = 0, loss_fn: Callable | None = None,
+          steps: int | None = None, batch_size: int | None = None, seed: int = 0, loss_fn: Callable | None = None,
           label: str = "", progress: bool | None = None, verbose: bool = True) -> History:
     """Train ``model`` on ``data.x_train`` with ``optimizer`` and return its :class:`History`.
 
     ``batch_size=None`` takes the whole training set at every step (full-batch
-    gradient descent), so ``epochs`` is then the number of steps. Minibatches are
+    gradient descent), so ``epochs`` is then the number of steps. ``steps``, if
+    given, sets the budget in steps instead of epochs (the last epoch may end
+    early), which compares batch sizes at equal numbers of updates. Minibatches are
     reshuffled each epoch from ``seed``. The loss defaults to cross-entropy for
     classification and mean squared error for regression. Training stops at the
     first non-finite loss; the history says where, and so does a printed line
     when ``verbose``.
     """
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    num_train = len(data.x_train)
-    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
-        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    for name, value in (("epochs", epochs), ("steps", steps), ("batch_size", batch_size)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
     for group in optimizer.param_groups:
         check_lr(group["lr"], "the optimizer's lr")
+    num_train = len(data.x_train)
     batch_size = min(batch_size or num_train, num_train)
     loss_fn = loss_fn or _default_loss(data)
     generator = torch.Generator().manual_seed(seed)
     steps_per_epoch = math.ceil(num_train / batch_size)
+    if steps is not None:
+        epochs = math.ceil(steps / steps_per_epoch)
+    total_steps = steps or epochs * steps_per_epoch
 
     history = History(label=label)
     start = time.perf_counter()
-    bar = tqdm(total=epochs * steps_per_epoch, desc=label or "training", leave=False,
+    bar = tqdm(total=total_steps, desc=label or "training", leave=False,
                disable=not show_progress(progress))
     model.train()
     for epoch in range(epochs):
         order = torch.randperm(num_train, generator=generator).to(data.device) if batch_size < num_train else None
         epoch_losses = []
         for first in range(0, num_train, batch_size):
+            if len(history.loss) == total_steps:
+                break
             batch = order[first:first + batch_size] if order is not None else slice(None)
             outputs, targets = model(data.x_train[batch]), data.y_train[batch]
             if not history.loss:

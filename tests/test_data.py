@@ -74,3 +74,10 @@ def test_loading_leaves_the_cached_raw_arrays_alone():
     before = data._RAW["digits"]()[0].copy()
     data.load("digits", device="cpu")
     assert np.array_equal(data._RAW["digits"]()[0], before)
+
+
+def test_features_can_stay_unscaled():
+    raw = data.load("breast_cancer", device="cpu", standardize=False)
+    assert raw.x_train.max() > 1000, "the raw breast-cancer areas are in the thousands"
+    pixels = data.load("digits", device="cpu", standardize=False)
+    assert pixels.x_train.min() == 0 and pixels.x_train.max() == 16

@@ -47,3 +47,22 @@ def test_the_palette_is_the_colour_blind_safe_one():
     import matplotlib as mpl
 
     assert mpl.rcParams["axes.prop_cycle"].by_key()["color"][:3] == ["#0072B2", "#E69F00", "#009E73"]
+
+
+def test_a_grid_of_sweeps_outlines_each_rows_best_rate_and_crosses_out_divergence():
+    grid = {"32": sweep_with_divergence(), "64": sweep_with_divergence()}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ax = plotting.plot_sweep_grid(grid, row_label="batch size")
+    outlined = [patch.get_x() + 0.5 for patch in ax.patches]
+    assert outlined == [1.0, 1.0], "the best rate, 0.1, is the second column of each row"
+    crosses = [line for line in ax.lines if line.get_marker() == "x"]
+    assert [(line.get_xdata()[0], line.get_ydata()[0]) for line in crosses] == [(2, 0), (2, 1)]
+    assert [tick.get_text() for tick in ax.get_yticklabels()] == ["32", "64"]
+
+
+def test_a_grid_needs_the_same_rates_in_every_row():
+    other = sweep_with_divergence()
+    other.lrs = other.lrs * 2
+    with pytest.raises(ValueError, match="same learning rates"):
+        plotting.plot_sweep_grid({"a": sweep_with_divergence(), "b": other})

@@ -157,3 +157,10 @@ def test_final_accuracies_leave_diverged_runs_out(cancer):
     accuracies = result.final_accuracies()
     assert accuracies.shape == (1, 2)
     assert 0.5 < accuracies[0, 0] <= 1 and np.isnan(accuracies[0, 1])
+
+
+def test_a_step_budget_replaces_the_epoch_budget(cancer):
+    model = models.linear(cancer.num_features, 2)
+    history = training.train(model, cancer, torch.optim.SGD(model.parameters(), lr=0.1), steps=12, batch_size=100)
+    assert len(history.loss) == 12, "455 samples in batches of 100: 5 steps an epoch, so 3 epochs, the last cut short"
+    assert len(history.train_loss) == 3
