@@ -6,6 +6,7 @@ exercises/), the sample submissions of tests/submissions/<assignment>/ are built
 autograded, and every graded cell's score is checked against expected_scores.json.
 """
 
+import ast
 import csv
 import json
 from pathlib import Path
@@ -127,14 +128,17 @@ def hooks(assignment):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_hook_calls_a_suite_of_enough_checks_for_its_points(assignment):
-    """Each grade cell's hidden block calls grade() on an existing suite with the cell's own points."""
+    """Each grade cell's hidden block ends in grade(item, "<assignment>/<item>", points=<the cell's points>)."""
     found = list(hooks(assignment))
     assert 3 <= len(found) <= 6
     for grade_id, points, source in found:
         hidden = source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
-        call = hidden.strip().splitlines()[-1]
+        call = ast.parse(hidden).body[-1].value
         item = grade_id.removesuffix("_graded")
-        assert call == f'grade({item}, "{assignment}/{item}", points={points})', grade_id
+        assert call.func.id == "grade" and ast.unparse(call.args[0]) == item, grade_id
+        assert ast.literal_eval(call.args[1]) == f"{assignment}/{item}", grade_id
+        keywords = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
+        assert keywords.get("points") == points, f"{grade_id}: the hook's points differ from the cell's"
         suite = ROOT / "tests" / "hidden" / assignment / f"test_{item}.py"
         assert suite.read_text().count("\ndef test_") >= 8, f"{suite.name} needs 8 or more checks"
 
