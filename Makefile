@@ -14,7 +14,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 benchmark: $(STAMP)
-	LRCOURSE_PROGRESS=0 $(BIN)/python benchmarks/foundation.py
+	LRCOURSE_PROGRESS=0 $(BIN)/python benchmarks/timings.py
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -15,6 +15,11 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def assignments() -> list[str]:
+    """The course's assignments: one folder each in solutions/."""
+    return sorted(path.name for path in (ROOT / "solutions").iterdir() if path.is_dir())
+
+
 def nbgrader(course: Path, *args: str) -> str:
     """Run ``nbgrader ARGS`` in ``course`` and return its log; raise RuntimeError if it fails."""
     # nbgrader starts `alembic` by name, so this environment's scripts must come first on PATH.

@@ -15,11 +15,11 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from lrcourse.instructor import course_with, nbgrader, solution_answers, submit
+from lrcourse.instructor import assignments, course_with, nbgrader, solution_answers, submit
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "submissions"
-ASSIGNMENTS = sorted(path.name for path in (ROOT / "solutions").iterdir() if path.is_dir())
+ASSIGNMENTS = assignments()
 
 
 def expected_scores(assignment: str) -> dict:
