@@ -27,5 +27,6 @@ def describe(device: torch.device) -> str:
     elif device.type == "mps":
         name = "Apple GPU (MPS)"
     else:
-        name = f"CPU, {torch.get_num_threads()} threads"
+        threads = torch.get_num_threads()
+        name = f"CPU, {threads} thread{'s' if threads > 1 else ''}"
     return f"Running on {device} ({name}), torch {torch.__version__}"

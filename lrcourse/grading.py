@@ -33,6 +33,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import types
 from pathlib import Path
 
 import cloudpickle
@@ -139,17 +140,12 @@ class CheckTimeout(BaseException):
 
 
 class _Checks:
-    """A pytest plugin: serves the ``answer`` fixture, times each check, records each outcome."""
+    """A pytest plugin: times each check and records each outcome."""
 
-    def __init__(self, answer, check_seconds: float):
-        self._answer = answer
+    def __init__(self, check_seconds: float):
         self.check_seconds = check_seconds
         self.names = {}
         self.results = []
-
-    @pytest.fixture(name="answer", scope="session")
-    def answer_fixture(self):
-        return self._answer
 
     def pytest_collection_modifyitems(self, items):
         for item in items:
@@ -190,11 +186,21 @@ class _Checks:
         return f"your code raised {type(error).__name__}: {error}"
 
 
+def _answer_plugin(answer) -> types.ModuleType:
+    """A plugin module whose one fixture, ``answer``, is what every check receives."""
+    plugin = types.ModuleType("lrcourse_answer")
+    plugin.answer = pytest.fixture(name="answer", scope="session")(lambda: answer)
+    return plugin
+
+
 def main(argv: list[str]) -> int:
-    from hypothesis import HealthCheck, settings
+    from hypothesis import HealthCheck, Phase, settings
 
     suite, answer_file, report_file = argv
+    # No shrinking: a failing example is reported as it is found, since shrinking it could outlast the
+    # check's time limit and the feedback names no example anyway.
     settings.register_profile("grading", derandomize=True, database=None, deadline=None, print_blob=False,
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate],
                               suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile("grading")
     try:
@@ -204,10 +210,10 @@ def main(argv: list[str]) -> int:
         results = [{"name": "the grader can load your answer", "passed": False,
                     "message": f"loading it raised {type(error).__name__}: {error}"}]
     else:
-        checks = _Checks(answer, float(os.environ.get("LRCOURSE_CHECK_SECONDS", CHECK_SECONDS)))
+        checks = _Checks(float(os.environ.get("LRCOURSE_CHECK_SECONDS", CHECK_SECONDS)))
         Path("pytest.ini").write_text("[pytest]\n")
         pytest.main([suite, "-c", "pytest.ini", "--confcutdir", str(Path(suite).parent), "--assert=plain",
-                     "-q", "-p", "no:cacheprovider", "-p", "no:stepwise"], plugins=[checks])
+                     "-q", "-p", "no:cacheprovider", "-p", "no:stepwise"], plugins=[checks, _answer_plugin(answer)])
         results = checks.results
     Path(report_file).write_text(json.dumps(results))
     return 0

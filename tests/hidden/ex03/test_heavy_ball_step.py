@@ -1,0 +1,205 @@
+"""Hidden checks of exercise 3's ``heavy_ball_step(param, grad, velocity, lr, momentum, dampening, weight_decay)``:
+one step of SGD with momentum in PyTorch's convention.
+
+The reference is ``torch.optim.sgd.sgd``, the update that ``torch.optim.SGD.step`` applies: calling it directly
+gives the same numbers without the optimizer machinery, whose first use imports torch._dynamo (seconds).
+"""
+
+import math
+
+import pytest
+import torch
+from torch.optim.sgd import sgd
+from hypothesis import Phase, given, settings
+from hypothesis import strategies as st
+
+# A failing answer is reported at the first counterexample: shrinking it (many more runs) could take longer
+# than a check may, and the feedback names no example anyway.
+quick = settings(phases=[Phase.explicit, Phase.generate])
+
+# A quadratic f(x) = x^T A x / 2 with eigenvalues of about 0.5, 1.9 and 3.6.
+A = torch.tensor([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]], dtype=torch.float64)
+X0 = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
+
+SETTINGS = {
+    "classic": {"lr": 0.1, "momentum": 0.9},
+    "dampening": {"lr": 0.05, "momentum": 0.5, "dampening": 0.5},
+    "weight decay": {"lr": 0.1, "momentum": 0.9, "weight_decay": 0.05},
+    "all at once": {"lr": 0.02, "momentum": 0.99, "dampening": 0.1, "weight_decay": 0.1},
+    "no momentum": {"lr": 0.3, "momentum": 0.0},
+}
+
+
+def describe(settings):
+    return ", ".join(f"{name} = {value:g}" for name, value in settings.items())
+
+
+def sgd_step(param, grad, buffers, lr, momentum, dampening=0.0, weight_decay=0.0):
+    """torch.optim.SGD's update of ``param`` in place; ``buffers`` holds its momentum buffer (or None)."""
+    sgd([param], [grad], buffers, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+        nesterov=False, maximize=False, foreach=False)
+
+
+def torch_run(x0, steps, **settings):
+    """The iterates of torch.optim.SGD on the quadratic, starting after x0."""
+    param, buffers, hessian = x0.clone(), [None], A.to(x0.dtype)
+    iterates = []
+    for _ in range(steps):
+        sgd_step(param, hessian @ param, buffers, **settings)
+        iterates.append(param.clone())
+    return torch.stack(iterates)
+
+
+def answer_run(answer, x0, steps, **settings):
+    param, velocity, hessian = x0.clone(), None, A.to(x0.dtype)
+    iterates = []
+    for _ in range(steps):
+        param, velocity = answer(param, hessian @ param, velocity, **settings)
+        iterates.append(param)
+    return torch.stack(iterates)
+
+
+def test_first_step_starts_the_velocity_at_the_gradient(answer):
+    """starts the velocity at the gradient itself on the first step, without dampening"""
+    param, grad = torch.tensor([1.0, -2.0], dtype=torch.float64), torch.tensor([0.4, -0.2], dtype=torch.float64)
+    new_param, velocity = answer(param, grad, None, lr=0.5, momentum=0.9, dampening=0.5)
+    assert torch.allclose(velocity, grad, rtol=1e-12, atol=0), \
+        "with velocity None the new velocity should be the gradient itself: " \
+        "PyTorch applies no dampening on the first step"
+    assert torch.allclose(new_param, param - 0.5 * grad, rtol=1e-12, atol=0), \
+        "on the first step the parameters should move by -lr * gradient"
+
+
+def test_later_steps_damp_the_gradient(answer):
+    """updates the velocity as momentum * velocity + (1 - dampening) * gradient"""
+    param = torch.tensor([1.0, -2.0], dtype=torch.float64)
+    grad = torch.tensor([0.4, -0.2], dtype=torch.float64)
+    velocity = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    new_param, new_velocity = answer(param, grad, velocity, lr=0.5, momentum=0.9, dampening=0.25)
+    expected = 0.9 * velocity + 0.75 * grad
+    assert torch.allclose(new_velocity, expected, rtol=1e-12, atol=0), \
+        "from a given velocity the new one should be momentum * velocity + (1 - dampening) * gradient"
+    assert torch.allclose(new_param, param - 0.5 * expected, rtol=1e-12, atol=0), \
+        "the parameters should move by -lr * (the new velocity)"
+
+
+def test_weight_decay_joins_the_gradient(answer):
+    """adds weight_decay * param to the gradient before updating the velocity"""
+    param = torch.tensor([2.0, -1.0], dtype=torch.float64)
+    grad = torch.tensor([0.5, 0.5], dtype=torch.float64)
+    velocity = torch.tensor([0.2, -0.4], dtype=torch.float64)
+    new_param, new_velocity = answer(param, grad, velocity, lr=0.1, momentum=0.8, weight_decay=0.1)
+    expected = 0.8 * velocity + (grad + 0.1 * param)
+    assert torch.allclose(new_velocity, expected, rtol=1e-12, atol=0), \
+        "with weight decay the gradient is grad + weight_decay * param, and that is what joins the velocity"
+    assert torch.allclose(new_param, param - 0.1 * expected, rtol=1e-12, atol=0), \
+        "with weight decay the parameters moved to the wrong place"
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_matches_torch_sgd(answer, name):
+    """follows torch.optim.SGD for 120 steps on a quadratic (float64)"""
+    settings = SETTINGS[name]
+    result = answer_run(answer, X0, 120, **settings)
+    assert result.shape == (120, 3), "the parameters lost their shape along the way"
+    assert torch.allclose(result, torch_run(X0, 120, **settings), rtol=1e-9, atol=1e-12), \
+        f"with {describe(settings)} the iterates drift away from torch.optim.SGD's"
+
+
+@pytest.mark.parametrize("name", ["classic", "all at once"])
+def test_matches_torch_sgd_in_float32(answer, name):
+    """keeps float32 and follows torch.optim.SGD in float32 for 120 steps"""
+    settings = SETTINGS[name]
+    x0 = X0.float()
+    result = answer_run(answer, x0, 120, **settings)
+    assert result.dtype == torch.float32, f"float32 parameters came back as {result.dtype}"
+    assert torch.allclose(result, torch_run(x0, 120, **settings), rtol=1e-4, atol=1e-5), \
+        f"in float32 with {describe(settings)} the iterates drift away from torch.optim.SGD's"
+
+
+def test_zero_gradient_keeps_moving(answer):
+    """keeps moving with a zero gradient: the velocity shrinks by the momentum"""
+    param = torch.tensor([1.0, 1.0], dtype=torch.float64)
+    velocity = torch.tensor([2.0, -1.0], dtype=torch.float64)
+    new_param, new_velocity = answer(param, torch.zeros(2, dtype=torch.float64), velocity, lr=0.1, momentum=0.5,
+                                     dampening=0.3)
+    assert torch.allclose(new_velocity, 0.5 * velocity, rtol=1e-12, atol=0), \
+        "with a zero gradient the velocity should become momentum * velocity"
+    assert torch.allclose(new_param, param - 0.1 * 0.5 * velocity, rtol=1e-12, atol=0), \
+        "with a zero gradient the parameters should still coast along the velocity"
+
+
+def test_leaves_its_inputs_unchanged(answer):
+    """does not modify param, grad or velocity"""
+    param, grad, velocity = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.25]), torch.tensor([0.1, 0.1])
+    answer(param, grad, velocity, lr=0.1, momentum=0.9, dampening=0.1, weight_decay=0.01)
+    assert torch.equal(param, torch.tensor([1.0, -2.0])), "param was changed in place: return a new tensor"
+    assert torch.equal(grad, torch.tensor([0.5, 0.25])), "grad was changed in place (weight decay with add_?)"
+    assert torch.equal(velocity, torch.tensor([0.1, 0.1])), "velocity was changed in place: return a new tensor"
+
+
+def test_returns_tensors_of_its_own(answer):
+    """returns tensors that share no memory with its inputs"""
+    param, grad = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.25])
+    new_param, velocity = answer(param, grad, None, lr=0.1, momentum=0.9)
+    returned_param, returned_velocity = new_param.clone(), velocity.clone()
+    grad.zero_()
+    assert torch.equal(velocity, returned_velocity), \
+        "zeroing the gradient afterwards also changed the velocity: on the first step return a copy (clone) of it"
+    param.fill_(7.0)
+    assert torch.equal(new_param, returned_param), \
+        "changing param afterwards also changed the new parameters: return a new tensor"
+
+
+def test_keeps_shape_and_dtype(answer):
+    """returns tensors with the shape and dtype of a 2-D parameter"""
+    param = torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(4, 3)
+    new_param, velocity = answer(param, 0.5 * param, None, lr=0.1, momentum=0.9)
+    for name, value in (("the new parameters", new_param), ("the new velocity", velocity)):
+        assert isinstance(value, torch.Tensor), f"{name} should be a tensor, not a {type(value).__name__}"
+        assert value.shape == (4, 3), f"for a (4, 3) parameter {name} have shape {tuple(value.shape)}"
+        assert value.dtype == torch.float64, f"for float64 parameters {name} have dtype {value.dtype}"
+
+
+def test_deterministic(answer):
+    """gives the same result when called twice with the same arguments"""
+    param, grad, velocity = torch.tensor([0.3, -0.7]), torch.tensor([1.0, 2.0]), torch.tensor([0.5, -0.5])
+    first = answer(param, grad, velocity, lr=0.2, momentum=0.7, dampening=0.2)
+    second = answer(param, grad, velocity, lr=0.2, momentum=0.7, dampening=0.2)
+    assert torch.equal(first[0], second[0]) and torch.equal(first[1], second[1]), \
+        "two identical calls gave different results: is state kept between calls?"
+
+
+@pytest.mark.parametrize("settings", [{"lr": -0.1}, {"lr": math.nan}, {"lr": math.inf}, {"momentum": -0.1},
+                                      {"momentum": 1.0}, {"weight_decay": -0.01}],
+                         ids=["negative lr", "nan lr", "infinite lr", "negative momentum", "momentum 1",
+                              "negative weight decay"])
+def test_rejects_bad_settings(answer, settings):
+    """raises ValueError for a bad lr, momentum or weight decay"""
+    arguments = {"lr": 0.1, "momentum": 0.9, **settings}
+    with pytest.raises(ValueError):
+        answer(torch.ones(2), torch.ones(2), None, **arguments)
+
+
+values = st.lists(st.floats(-10, 10), min_size=3, max_size=3)
+
+
+@quick
+@given(param=values, grad=values, velocity=st.none() | values, lr=st.floats(0, 1), momentum=st.floats(0, 0.999),
+       dampening=st.floats(0, 1), weight_decay=st.floats(0, 0.5))
+def test_matches_torch_sgd_from_any_state(answer, param, grad, velocity, lr, momentum, dampening, weight_decay):
+    """matches one step of torch.optim.SGD from random states and settings"""
+    param, grad = torch.tensor(param, dtype=torch.float64), torch.tensor(grad, dtype=torch.float64)
+    if velocity is not None:
+        velocity = torch.tensor(velocity, dtype=torch.float64)
+    reference = param.clone()
+    sgd_step(reference, grad.clone(), [None if velocity is None else velocity.clone()], lr=lr, momentum=momentum,
+             dampening=dampening, weight_decay=weight_decay)
+    new_param, _ = answer(param, grad, velocity, lr=lr, momentum=momentum, dampening=dampening,
+                          weight_decay=weight_decay)
+    if momentum == 0 and velocity is not None:  # torch keeps no velocity then; the rule damps the gradient
+        expected = param - lr * (1 - dampening) * (grad + weight_decay * param)
+    else:
+        expected = reference
+    assert torch.allclose(new_param, expected, rtol=1e-9, atol=1e-9), \
+        "for some state and settings one step differs from torch.optim.SGD's"
