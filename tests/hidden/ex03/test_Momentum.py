@@ -6,13 +6,8 @@ import inspect
 
 import pytest
 import torch
-from hypothesis import Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-
-# A failing answer is reported at the first counterexample: shrinking it (many more runs) could take longer
-# than a check may, and the feedback names no example anyway.
-quick = settings(phases=[Phase.explicit, Phase.generate])
-
 
 
 def _skip_dynamo_bookkeeping():
@@ -304,7 +299,7 @@ def quadratic_run(optimizer_class, settings, start, steps=5):
     return param.detach()
 
 
-@settings(quick, max_examples=40)  # each example builds two optimizers: keep the check well inside its 2 s
+@settings(max_examples=40)  # each example builds two optimizers: keep the check well inside its 2 s
 @given(lr=st.floats(0, 0.5), momentum=st.floats(0, 0.99), dampening=st.floats(0, 0.9),
        weight_decay=st.floats(0, 0.1), nesterov=st.booleans(),
        start=st.lists(st.floats(-10, 10), min_size=3, max_size=3))

@@ -6,12 +6,8 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-
-# A failing answer is reported at the first counterexample: shrinking it (many more runs) could take longer
-# than a check may, and the feedback names no example anyway.
-quick = settings(phases=[Phase.explicit, Phase.generate])
 
 
 def polyak(mu, L):
@@ -116,7 +112,6 @@ def test_rejects_bad_eigenvalues(answer, mu, L):
 positive = st.floats(1e-4, 1e4)
 
 
-@quick
 @given(mu=positive, L=positive)
 def test_momentum_and_lr_fit_together(answer, mu, L):
     """momentum = (1 - sqrt(lr * mu))^2 = (sqrt(lr * L) - 1)^2, in [0, 1), for random mu <= L"""
@@ -128,7 +123,6 @@ def test_momentum_and_lr_fit_together(answer, mu, L):
         "for some mu and L your momentum does not fit your learning rate as Polyak's constants do"
 
 
-@quick
 @given(mu=positive, L=positive, scale=st.floats(1e-3, 1e3))
 def test_scaling_the_quadratic(answer, mu, L, scale):
     """scaling mu and L by c divides the learning rate by c and keeps the momentum"""
