@@ -10,9 +10,10 @@ import math
 import pytest
 import torch
 from torch.optim.sgd import sgd
-from step_contract import test_keeps_shape_and_dtype, test_returns_tensors_of_its_own  # noqa: F401
 from hypothesis import given
 from hypothesis import strategies as st
+
+from step_contract import test_keeps_shape_and_dtype, test_returns_tensors_of_its_own  # noqa: F401
 
 
 # A quadratic f(x) = x^T A x / 2 with eigenvalues of about 0.5, 1.9 and 3.6.

@@ -9,9 +9,10 @@ import math
 
 import pytest
 import torch
+from torch.optim.sgd import sgd
 from hypothesis import given
 from hypothesis import strategies as st
-from torch.optim.sgd import sgd
+
 from step_contract import test_keeps_shape_and_dtype, test_returns_tensors_of_its_own  # noqa: F401
 
 
