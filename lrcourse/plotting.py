@@ -112,14 +112,14 @@ def plot_sweep_grid(sweeps: Mapping[str, Sweep], *, ax=None, title: str = "Final
         raise ValueError("every sweep in the grid must use the same learning rates")
     ax = ax or plt.subplots()[1]
     medians = np.array([np.median(result.final_losses(), axis=0) for result in sweeps.values()])
-    finite = np.where(np.isfinite(medians), medians, np.nan)
-    image = ax.imshow(finite, aspect="auto", origin="lower", norm=mpl.colors.LogNorm())
+    medians[~np.isfinite(medians)] = np.nan  # blank cells where most seeds diverged
+    image = ax.imshow(medians, aspect="auto", origin="lower", norm=mpl.colors.LogNorm())
     ax.figure.colorbar(image, ax=ax, label=colorbar_label)
     for row, values in enumerate(medians):
-        for column in np.flatnonzero(~np.isfinite(values)):
+        for column in np.flatnonzero(np.isnan(values)):
             ax.plot(column, row, "x", color="0.4", markersize=8)
-        if np.isfinite(values).any():
-            best = int(np.nanargmin(np.where(np.isfinite(values), values, np.nan)))
+        if not np.isnan(values).all():
+            best = int(np.nanargmin(values))
             ax.add_patch(mpl.patches.Rectangle((best - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="white",
                                                linewidth=2.5))
     ax.set_xticks(range(len(lrs)), [f"{lr:.2g}" for lr in lrs], rotation=45)

@@ -24,8 +24,9 @@ class History:
     """What one training run recorded.
 
     Per step: ``loss`` and, for classification, ``accuracy`` (both of the
-    minibatch), and ``lr`` (of the first parameter group). Per epoch: ``train_loss`` (mean over the epoch's minibatches),
-    ``test_loss`` and, for classification, ``test_accuracy``.
+    minibatch), and ``lr`` (of the first parameter group). Per epoch:
+    ``train_loss`` (mean over the epoch's minibatches), ``test_loss`` and, for
+    classification, ``test_accuracy``.
     ``stop_reason`` says why a run ended early, or is ``None``.
     """
 

@@ -9,16 +9,12 @@ import math
 
 import pytest
 import torch
-from torch.optim.sgd import sgd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from step_contract import test_keeps_shape_and_dtype, test_returns_tensors_of_its_own  # noqa: F401
+from shared_steps import X0, answer_run, describe, sgd_step, torch_run
+from shared_steps import test_keeps_shape_and_dtype, test_returns_tensors_of_its_own  # noqa: F401
 
-
-# A quadratic f(x) = x^T A x / 2 with eigenvalues of about 0.5, 1.9 and 3.6.
-A = torch.tensor([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]], dtype=torch.float64)
-X0 = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
 
 SETTINGS = {
     "classic": {"lr": 0.1, "momentum": 0.9},
@@ -27,35 +23,6 @@ SETTINGS = {
     "all at once": {"lr": 0.02, "momentum": 0.99, "dampening": 0.1, "weight_decay": 0.1},
     "no momentum": {"lr": 0.3, "momentum": 0.0},
 }
-
-
-def describe(settings):
-    return ", ".join(f"{name} = {value:g}" for name, value in settings.items())
-
-
-def sgd_step(param, grad, buffers, lr, momentum, dampening=0.0, weight_decay=0.0):
-    """torch.optim.SGD's update of ``param`` in place; ``buffers`` holds its momentum buffer (or None)."""
-    sgd([param], [grad], buffers, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-        nesterov=False, maximize=False, foreach=False)
-
-
-def torch_run(x0, steps, **settings):
-    """The iterates of torch.optim.SGD on the quadratic, starting after x0."""
-    param, buffers, hessian = x0.clone(), [None], A.to(x0.dtype)
-    iterates = []
-    for _ in range(steps):
-        sgd_step(param, hessian @ param, buffers, **settings)
-        iterates.append(param.clone())
-    return torch.stack(iterates)
-
-
-def answer_run(answer, x0, steps, **settings):
-    param, velocity, hessian = x0.clone(), None, A.to(x0.dtype)
-    iterates = []
-    for _ in range(steps):
-        param, velocity = answer(param, hessian @ param, velocity, **settings)
-        iterates.append(param)
-    return torch.stack(iterates)
 
 
 def test_first_step_starts_the_velocity_at_the_gradient(answer):

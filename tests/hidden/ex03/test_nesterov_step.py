@@ -9,16 +9,13 @@ import math
 
 import pytest
 import torch
-from torch.optim.sgd import sgd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from step_contract import test_keeps_shape_and_dtype, test_returns_tensors_of_its_own  # noqa: F401
+import shared_steps
+from shared_steps import X0, answer_run, describe
+from shared_steps import test_keeps_shape_and_dtype, test_returns_tensors_of_its_own  # noqa: F401
 
-
-# A quadratic f(x) = x^T A x / 2 with eigenvalues of about 0.5, 1.9 and 3.6.
-A = torch.tensor([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]], dtype=torch.float64)
-X0 = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
 
 SETTINGS = {
     "classic": {"lr": 0.1, "momentum": 0.9},
@@ -28,33 +25,12 @@ SETTINGS = {
 }
 
 
-def describe(settings):
-    return ", ".join(f"{name} = {value:g}" for name, value in settings.items())
-
-
-def sgd_step(param, grad, buffers, lr, momentum, weight_decay=0.0):
-    """torch.optim.SGD's Nesterov update of ``param`` in place; ``buffers`` holds its momentum buffer (or None)."""
-    sgd([param], [grad], buffers, lr=lr, momentum=momentum, dampening=0.0, weight_decay=weight_decay,
-        nesterov=True, maximize=False, foreach=False)
+def sgd_step(*args, **settings):
+    return shared_steps.sgd_step(*args, nesterov=True, **settings)
 
 
 def torch_run(x0, steps, **settings):
-    """The iterates of torch.optim.SGD(nesterov=True) on the quadratic, starting after x0."""
-    param, buffers, hessian = x0.clone(), [None], A.to(x0.dtype)
-    iterates = []
-    for _ in range(steps):
-        sgd_step(param, hessian @ param, buffers, **settings)
-        iterates.append(param.clone())
-    return torch.stack(iterates)
-
-
-def answer_run(answer, x0, steps, **settings):
-    param, velocity, hessian = x0.clone(), None, A.to(x0.dtype)
-    iterates = []
-    for _ in range(steps):
-        param, velocity = answer(param, hessian @ param, velocity, **settings)
-        iterates.append(param)
-    return torch.stack(iterates)
+    return shared_steps.torch_run(x0, steps, nesterov=True, **settings)
 
 
 def test_first_step(answer):
