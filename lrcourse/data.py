@@ -5,7 +5,9 @@ statistics of the training split only, so nothing leaks from the test split.
 Image-like sets (MNIST, digits, MNIST-1D) share one mean and one scale over all
 pixels, which keeps rarely-lit pixels from being blown up; tabular sets are
 standardized feature by feature. Regression targets are standardized too, so a
-loss near 1 always means "no better than predicting the mean".
+loss near 1 always means "no better than predicting the mean". One synthetic task,
+``sort`` (sequences of digits to put in order), gives the transformer of the warmup
+chapter something to learn; its inputs are tokens, not features.
 """
 
 from dataclasses import dataclass
@@ -18,7 +20,8 @@ from sklearn.model_selection import train_test_split
 
 from .device import pick_device
 
-NAMES = ("mnist", "digits", "breast_cancer", "diabetes", "mnist1d")
+NAMES = ("mnist", "digits", "breast_cancer", "diabetes", "mnist1d", "sort")
+SORT_LENGTH, SORT_VOCABULARY = 10, 10
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class Dataset:
     """Train and test splits of one data set, already on their device.
 
     ``num_classes`` is ``None`` for regression; targets are then float and 1-D.
+    For a sequence task, ``y`` holds one class per position, shape (samples, length).
     """
 
     name: str
@@ -42,8 +46,9 @@ class Dataset:
                 raise ValueError(f"x_{split} must be 2-D (samples, features), got shape {tuple(x.shape)}")
             if len(x) == 0:
                 raise ValueError(f"x_{split} is empty: a data set needs at least one sample per split")
-            if y.shape != (len(x),):
-                raise ValueError(f"y_{split} must have shape ({len(x)},) to match x_{split}, got {tuple(y.shape)}")
+            if y.ndim not in (1, 2) or len(y) != len(x):
+                raise ValueError(f"y_{split} must have shape ({len(x)},) or ({len(x)}, length) to match x_{split}, "
+                                 f"got {tuple(y.shape)}")
         if self.x_train.shape[1] != self.x_test.shape[1]:
             raise ValueError("x_train and x_test must have the same number of features")
 
@@ -74,6 +79,10 @@ def load(name: str, *, device: torch.device | str | None = None, seed: int = 0,
     ``standardize=False`` keeps the features on their own scales (MNIST pixels in
     [0, 1], digits' in 0..16, breast-cancer areas in the thousands), to show what
     scaling does. Regression targets are standardized either way.
+
+    ``sort`` draws 6,000 sequences of ``SORT_LENGTH`` digits from ``seed`` (or
+    ``train_size`` plus the test fraction); the target is the sorted sequence.
+    Its tokens are int64 and never standardized.
     """
     if name not in NAMES:
         raise ValueError(f"name must be one of {', '.join(NAMES)}; got {name!r}")
@@ -82,6 +91,8 @@ def load(name: str, *, device: torch.device | str | None = None, seed: int = 0,
     if train_size is not None and train_size < 1:
         raise ValueError(f"train_size must be a positive number of samples, got {train_size}")
 
+    if name == "sort":
+        return _sort(seed, test_fraction, train_size, device)
     if name == "mnist1d":
         x_train, y_train, x_test, y_test = _mnist1d(seed)
     else:
@@ -111,6 +122,15 @@ def load(name: str, *, device: torch.device | str | None = None, seed: int = 0,
 
     return Dataset(name, tensor(x_train, torch.float32), tensor(y_train, y_dtype),
                    tensor(x_test, torch.float32), tensor(y_test, y_dtype), num_classes)
+
+
+def _sort(seed, test_fraction, train_size, device):
+    num_train = train_size or 6000
+    num_test = max(1, round(num_train * test_fraction / (1 - test_fraction)))
+    tokens = np.random.default_rng(seed).integers(0, SORT_VOCABULARY, size=(num_train + num_test, SORT_LENGTH))
+    x = torch.as_tensor(tokens, dtype=torch.int64, device=device if device is not None else pick_device())
+    y = x.sort(dim=1).values
+    return Dataset("sort", x[:num_train], y[:num_train], x[num_train:], y[num_train:], SORT_VOCABULARY)
 
 
 # Raw arrays are read once per process; ``load`` never modifies them.

@@ -1,7 +1,8 @@
-"""The few small models the course trains. Each takes flat feature vectors."""
+"""The few small models the course trains. Each takes flat feature vectors, except the transformer, which takes tokens."""
 
 from collections.abc import Sequence
 
+import torch
 from torch import nn
 
 
@@ -36,6 +37,33 @@ def small_cnn(num_outputs: int, image_shape: tuple[int, int, int] = (1, 28, 28),
         nn.Flatten(),
         nn.Linear(2 * channels * (h // 4) * (w // 4), num_outputs),
     )
+
+
+class Transformer(nn.Module):
+    """A small transformer encoder that maps a sequence of tokens to one class per position.
+
+    ``norm_first=False`` is the original post-LayerNorm block of Vaswani et al.,
+    whose early training is fragile at high learning rates; ``True`` puts the
+    normalization before each sub-layer, as most recent models do.
+    """
+
+    def __init__(self, vocabulary: int, length: int, width: int = 64, heads: int = 4, layers: int = 2,
+                 norm_first: bool = False):
+        super().__init__()
+        _check_sizes(vocabulary=vocabulary, length=length, width=width, heads=heads, layers=layers)
+        if width % heads:
+            raise ValueError(f"width ({width}) must be a multiple of heads ({heads})")
+        self.embed = nn.Embedding(vocabulary, width)
+        self.position = nn.Parameter(0.02 * torch.randn(length, width))
+        block = nn.TransformerEncoderLayer(width, heads, dim_feedforward=4 * width, dropout=0.0,
+                                           batch_first=True, norm_first=norm_first)
+        # nested tensors only speed up padded batches, and asking for them with norm_first warns on stderr
+        self.encoder = nn.TransformerEncoder(block, layers, enable_nested_tensor=False)
+        self.head = nn.Linear(width, vocabulary)
+
+    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(batch, length) int64 tokens -> (batch, length, vocabulary) logits."""
+        return self.head(self.encoder(self.embed(tokens) + self.position[: tokens.shape[1]]))
 
 
 def _check_sizes(**sizes):

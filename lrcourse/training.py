@@ -73,7 +73,8 @@ def show_progress(progress: bool | None) -> bool:
 
 def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, epochs: int = 1,
           steps: int | None = None, batch_size: int | None = None, seed: int = 0, loss_fn: Callable | None = None,
-          label: str = "", progress: bool | None = None, verbose: bool = True) -> History:
+          scheduler: Callable[[torch.optim.Optimizer], object] | None = None, label: str = "",
+          progress: bool | None = None, verbose: bool = True) -> History:
     """Train ``model`` on ``data.x_train`` with ``optimizer`` and return its :class:`History`.
 
     ``batch_size=None`` takes the whole training set at every step (full-batch
@@ -84,6 +85,12 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, 
     classification and mean squared error for regression. Training stops at the
     first non-finite loss; the history says where, and so does a printed line
     when ``verbose``.
+
+    ``scheduler``, if given, is called once with the optimizer to make a learning-
+    rate scheduler, for example ``partial(CosineAnnealingLR, T_max=500)``. It is
+    stepped after every optimizer step, so its horizons count steps, not epochs;
+    except ``ReduceLROnPlateau``, which is stepped once an epoch with the epoch's
+    mean training loss, the only loss it sees when it decides.
     """
     for name, value in (("epochs", epochs), ("steps", steps), ("batch_size", batch_size)):
         if value is not None and (not isinstance(value, int) or value < 1):
@@ -93,6 +100,8 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, 
     num_train = len(data.x_train)
     batch_size = min(batch_size or num_train, num_train)
     loss_fn = loss_fn or _default_loss(data)
+    scheduler = scheduler(optimizer) if scheduler is not None else None
+    on_plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     generator = torch.Generator().manual_seed(seed)
     steps_per_epoch = math.ceil(num_train / batch_size)
     if steps is not None:
@@ -121,11 +130,13 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, 
                 break
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            history.lr.append(optimizer.param_groups[0]["lr"])  # the rate this step used
             optimizer.step()
+            if scheduler is not None and not on_plateau:
+                scheduler.step()
             history.loss.append(value)
             if data.is_classification:
-                history.accuracy.append((outputs.argmax(dim=1) == targets).float().mean().item())
-            history.lr.append(optimizer.param_groups[0]["lr"])
+                history.accuracy.append((outputs.argmax(dim=-1) == targets).float().mean().item())
             epoch_losses.append(value)
             bar.update()
             if len(history.loss) % 20 == 0:
@@ -133,6 +144,8 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, 
         if history.stop_reason:
             break
         history.train_loss.append(float(np.mean(epoch_losses)))
+        if on_plateau:
+            scheduler.step(history.train_loss[-1])
         test_loss, test_accuracy = evaluate(model, data, loss_fn)
         history.test_loss.append(test_loss)
         if data.is_classification:
@@ -154,7 +167,7 @@ def evaluate(model: nn.Module, data: Dataset, loss_fn: Callable | None = None) -
     loss = (loss_fn or _default_loss(data))(outputs, data.y_test).item()
     if not data.is_classification:
         return loss, None
-    return loss, (outputs.argmax(dim=1) == data.y_test).float().mean().item()
+    return loss, (outputs.argmax(dim=-1) == data.y_test).float().mean().item()
 
 
 @dataclass
@@ -176,6 +189,27 @@ class Sweep:
         """Test accuracy after the last epoch, shape ``(len(seeds), len(lrs))``; NaN where a run diverged."""
         return np.array([[h.test_accuracy[-1] if h.test_accuracy and not h.diverged else np.nan for h in row]
                          for row in self.histories])
+
+    def good_lrs(self, within: float = 0.1) -> tuple[float, float]:
+        """The band of good rates: the lowest and highest rate of the unbroken run of rates around
+        :meth:`best_lr` whose median final loss is within the fraction ``within`` of the best median loss.
+
+        Its width, ``high / low``, says how precisely a learning rate must be tuned; it is only as fine as
+        the sweep's grid, and a band that reaches the grid's edge may extend beyond it.
+        """
+        if not within >= 0:
+            raise ValueError(f"within must be a fraction >= 0, got {within!r}")
+        median = np.median(self.final_losses(), axis=0)
+        best = int(np.argmin(np.where(np.isfinite(median), median, np.inf)))
+        if not np.isfinite(median[best]):
+            raise ValueError("no learning rate in this sweep trained without diverging on most seeds")
+        good = median <= median[best] + within * abs(median[best])
+        low = high = best
+        while low > 0 and good[low - 1]:
+            low -= 1
+        while high < len(good) - 1 and good[high + 1]:
+            high += 1
+        return float(self.lrs[low]), float(self.lrs[high])
 
     def best_lr(self) -> float:
         """The rate with the lowest median final loss over seeds."""
@@ -226,13 +260,13 @@ def sweep(make_model: Callable[[], nn.Module], data: Dataset, lrs: Sequence[floa
 
 
 def _default_loss(data: Dataset) -> Callable:
-    if data.is_classification:
-        return F.cross_entropy
+    if data.is_classification:  # one class per sample, or per position of a sequence
+        return lambda outputs, targets: F.cross_entropy(outputs.flatten(0, -2), targets.flatten())
     return lambda outputs, targets: F.mse_loss(outputs.reshape(targets.shape), targets)
 
 
 def _check_outputs(outputs: torch.Tensor, data: Dataset):
-    expected = (len(outputs), data.num_outputs)
+    expected = (len(outputs), *data.y_train.shape[1:], data.num_outputs)
     if tuple(outputs.shape) != expected and not (not data.is_classification and outputs.ndim == 1):
         raise ValueError(f"the model returned outputs of shape {tuple(outputs.shape)}, but {data.name} needs "
                          f"{expected}: one column per {'class' if data.is_classification else 'target'}")

@@ -81,3 +81,11 @@ def test_features_can_stay_unscaled():
     assert raw.x_train.max() > 1000, "the raw breast-cancer areas are in the thousands"
     pixels = data.load("digits", device="cpu", standardize=False)
     assert pixels.x_train.min() == 0 and pixels.x_train.max() == 16
+
+
+def test_the_sort_task_pairs_each_sequence_with_its_sorted_self():
+    sort = data.load("sort", device="cpu", seed=3, train_size=200)
+    assert sort.x_train.shape == sort.y_train.shape == (200, data.SORT_LENGTH) and sort.x_test.shape[0] == 50
+    assert sort.x_train.dtype == torch.int64 and sort.num_classes == data.SORT_VOCABULARY
+    assert torch.equal(sort.y_train, sort.x_train.sort(dim=1).values)
+    assert torch.equal(sort.x_train, data.load("sort", device="cpu", seed=3, train_size=200).x_train)

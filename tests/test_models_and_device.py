@@ -32,3 +32,11 @@ def test_without_an_accelerator_the_cpu_is_picked(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
     assert device.pick_device() == torch.device("cpu")
+
+
+def test_the_transformer_maps_tokens_to_one_distribution_per_position():
+    model = models.Transformer(vocabulary=7, length=5, width=16, heads=2, layers=1, norm_first=True)
+    logits = model(torch.randint(0, 7, (3, 5)))
+    assert logits.shape == (3, 5, 7)
+    with pytest.raises(ValueError, match="multiple of heads"):
+        models.Transformer(7, 5, width=10, heads=4)

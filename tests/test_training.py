@@ -164,3 +164,55 @@ def test_a_step_budget_replaces_the_epoch_budget(cancer):
     history = training.train(model, cancer, torch.optim.SGD(model.parameters(), lr=0.1), steps=12, batch_size=100)
     assert len(history.loss) == 12, "455 samples in batches of 100: 5 steps an epoch, so 3 epochs, the last cut short"
     assert len(history.train_loss) == 3
+
+
+def test_a_scheduler_factory_sets_the_rate_of_every_step(cancer):
+    """The rate recorded at step k is the one that step used: torch's StepLR, stepped once per optimizer step."""
+    model = models.linear(cancer.num_features, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    history = training.train(model, cancer, optimizer, steps=12, batch_size=100,
+                             scheduler=functools.partial(torch.optim.lr_scheduler.StepLR, step_size=5, gamma=0.5))
+    assert np.allclose(history.lr, [0.1] * 5 + [0.05] * 5 + [0.025] * 2)
+    assert math.isclose(optimizer.param_groups[0]["lr"], 0.025)
+
+
+def test_reduce_on_plateau_is_stepped_once_an_epoch_with_the_training_loss(cancer):
+    seen = []
+
+    class Recording(torch.optim.lr_scheduler.ReduceLROnPlateau):
+        def step(self, metrics):
+            seen.append(metrics)
+            super().step(metrics)
+
+    model = models.linear(cancer.num_features, 2)
+    history = training.train(model, cancer, torch.optim.SGD(model.parameters(), lr=0.1), epochs=4, batch_size=100,
+                             scheduler=Recording)
+    assert seen == history.train_loss
+
+
+def test_a_sequence_task_trains_with_one_class_per_position():
+    """Sorting digits: cross-entropy over every position, accuracy per token, a transformer that learns it."""
+    sort = data.load("sort", device="cpu", train_size=512)
+    torch.manual_seed(0)
+    model = models.Transformer(sort.num_classes, sort.x_train.shape[1], width=32, heads=2, layers=1)
+    history = training.train(model, sort, torch.optim.Adam(model.parameters(), lr=3e-3), epochs=10, batch_size=64)
+    assert len(history.test_accuracy) == 10
+    assert history.test_loss[-1] < 0.5 * history.test_loss[0]
+    assert history.test_accuracy[-1] > 0.5, "sorting ten digits is learnable within ten short epochs"
+
+
+def test_good_rates_are_the_unbroken_band_around_the_best():
+    def fake(losses_by_seed):
+        lrs = np.geomspace(1e-3, 1.0, len(losses_by_seed[0]))
+        histories = [[training.History(train_loss=[loss]) if math.isfinite(loss)
+                      else training.History(stop_reason="diverged") for loss in row] for row in losses_by_seed]
+        return training.Sweep(lrs, tuple(range(len(losses_by_seed))), histories)
+
+    result = fake([[1.0, 0.5, 0.2, 0.21, 0.3, 0.215, math.inf]])
+    assert result.good_lrs(within=0.1) == (result.lrs[2], result.lrs[3]), "the 0.215 beyond the bump is not joined"
+    assert result.good_lrs(within=0.6) == (result.lrs[2], result.lrs[5])
+    assert result.good_lrs(within=0.0) == (result.lrs[2], result.lrs[2])
+    with pytest.raises(ValueError, match="within"):
+        result.good_lrs(within=-0.1)
+    with pytest.raises(ValueError, match="no learning rate"):
+        fake([[math.inf, math.inf]]).good_lrs()
