@@ -6,6 +6,8 @@ Hidden checks are not in the notebooks: each hidden block calls lrcourse.grading
 tests/hidden/<assignment>/test_<item>.py against the student's answer in a separate process.
 """
 
+from pathlib import Path
+
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
 c.CourseDirectory.root = "."
@@ -15,7 +17,8 @@ c.CourseDirectory.release_directory = "exercises"
 c.CourseDirectory.include = ["*.ipynb"]
 
 # Every assignment the course has, in order, so that `nbgrader db assignment list` and exports know them.
-c.CourseDirectory.db_assignments = [{"name": "ex01"}, {"name": "ex02"}, {"name": "ex03"}]
+SOLUTIONS = Path(__file__).resolve().parent / "solutions"
+c.CourseDirectory.db_assignments = [{"name": folder.name} for folder in sorted(SOLUTIONS.iterdir()) if folder.is_dir()]
 
 # A cell may run this long before nbgrader interrupts it; the grader's own limit for a hidden suite
 # (lrcourse.grading.SUITE_SECONDS, 40 s) is below it, so the grader always gets to report.

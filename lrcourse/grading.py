@@ -6,8 +6,8 @@ An exercise's grade cell holds, inside nbgrader's hidden-test markers, one call:
     grade(gd_step, "ex01/gd_step", points=2)
 
 :func:`grade` ships the answer (a function or class, with the helpers it uses)
-to a fresh Python process, which runs the suite ``tests/hidden/ex01/test_gd_step.py``
-there with a time limit per check, a time limit for the whole suite and a cap on
+to a fresh Python process (forked from a clean one that has imported torch, pytest
+and hypothesis once per kernel), which runs the suite ``tests/hidden/ex01/test_gd_step.py`` there with a time limit per check, a time limit for the whole suite and a cap on
 memory. So an endless loop, a crash or a monkeypatched numpy in the student's
 kernel costs only that cell's points, and the test code itself never appears in
 a notebook (nbgrader shows hidden lines in feedback). Back in the kernel,
@@ -21,18 +21,21 @@ docstring's first line names it in the feedback and its assertion message says
 what went wrong, in words a student can act on; assertions are not rewritten,
 so expected values appear only where a message puts them.
 
-Run as ``python -m lrcourse.grading SUITE ANSWER_PICKLE REPORT_JSON`` it is that
-fresh process.
+Run as ``python -m lrcourse.grading SUITE ANSWER_PICKLE REPORT_JSON`` it grades once in
+that process; run with ``--serve`` it is the clean process that forks one child per suite.
 """
 
+import contextlib
 import json
 import os
 import resource
+import select
 import signal
 import subprocess
 import sys
 import sysconfig
 import tempfile
+import time
 import types
 from pathlib import Path
 
@@ -59,14 +62,7 @@ def grade(answer, suite: str, points: float, *, check_seconds: float = CHECK_SEC
         except Exception as error:  # anything unpicklable: tell the student, score 0
             return _report(title, points, [], f"the grader could not take your answer ({type(error).__name__}: "
                                                 f"{error}). Define it at the top level of a cell.")
-        try:
-            subprocess.run(
-                [sys.executable, "-I", "-m", "lrcourse.grading", str(path), "answer.pkl", "report.json"],
-                cwd=workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                timeout=suite_seconds, env=_grading_env(check_seconds),
-                preexec_fn=lambda: _cap_memory(memory_mb),
-            )
-        except subprocess.TimeoutExpired:
+        if not _SUITE_RUNNER.run(path, workdir, check_seconds, suite_seconds, memory_mb):
             return _report(title, points, [], f"the checks did not finish within {suite_seconds:g} s. "
                                               "Look for a loop that never ends.")
         report = workdir / "report.json"
@@ -74,6 +70,70 @@ def grade(answer, suite: str, points: float, *, check_seconds: float = CHECK_SEC
             return _report(title, points, [], "the checks crashed before they could finish "
                                               f"(at most {memory_mb} MB of memory is allowed).")
         return _report(title, points, json.loads(report.read_text()))
+
+
+class _SuiteRunner:
+    """Runs each suite in a fresh process forked from a clean, idle one that has the heavy imports done.
+
+    Starting Python and importing torch, pytest and hypothesis takes about 2 s, longer than most suites
+    take to run. So a first process, started with ``python -I`` (no user site, no current folder on the
+    path) and nothing of the kernel's state, imports them once and waits; for each suite it forks a child
+    that starts with those imports made and nothing else. The child runs :func:`main`; the parent kills
+    its process group if it runs past the suite's time limit. If the idle process dies, the next suite
+    starts another.
+    """
+
+    def __init__(self):
+        self._server = None
+        self._unread = b""
+
+    def run(self, suite: Path, workdir: Path, check_seconds: float, suite_seconds: float, memory_mb: int) -> bool:
+        """Run ``suite`` in ``workdir`` (holding answer.pkl); False if it ran past ``suite_seconds``."""
+        server = self._started()
+        request = {"suite": str(suite), "workdir": str(workdir), "check_seconds": check_seconds,
+                   "memory_mb": memory_mb}
+        server.stdin.write(json.dumps(request).encode() + b"\n")
+        server.stdin.flush()
+        pid = self._read_line(timeout=None)
+        if pid is None:
+            self._server = None
+            raise RuntimeError("the grader's process died before it could run the suite")
+        status = self._read_line(timeout=suite_seconds)
+        timed_out = status == b"timeout"
+        if timed_out:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(int(pid), signal.SIGKILL)
+            status = self._read_line(timeout=None)  # the server reports the end of the child it lost
+        if status is None:
+            self._server = None  # the server died: the next suite starts another
+        return not timed_out
+
+    def _read_line(self, timeout: float | None) -> bytes | None:
+        """The server's next line; b"timeout" if none came within ``timeout`` s; None if it closed its end."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while b"\n" not in self._unread:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            if not select.select([self._server.stdout], [], [], left)[0]:
+                return b"timeout"
+            chunk = os.read(self._server.stdout.fileno(), 4096)
+            if not chunk:
+                self._unread = b""
+                return None
+            self._unread += chunk
+        line, self._unread = self._unread.split(b"\n", 1)
+        return line
+
+    def _started(self) -> subprocess.Popen:
+        if self._server is None or self._server.poll() is not None:
+            self._server = subprocess.Popen(
+                [sys.executable, "-I", "-m", "lrcourse.grading", "--serve"], stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0, env=_grading_env(),
+                cwd=tempfile.gettempdir())
+            self._unread = b""
+        return self._server
+
+
+_SUITE_RUNNER = _SuiteRunner()
 
 
 def _pickle_by_value(answer) -> bytes:
@@ -121,10 +181,10 @@ def _report(title: str, points: float, checks: list[dict], problem: str | None =
     return earned
 
 
-def _grading_env(check_seconds: float) -> dict:
-    # One thread each: BLAS pools reserve memory per thread, and grading many students runs in parallel.
-    return {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "LRCOURSE_CHECK_SECONDS": str(check_seconds)}
+def _grading_env() -> dict:
+    # One thread each: BLAS pools reserve memory per thread, grading many students runs in parallel,
+    # and a process that has started no threads can fork safely.
+    return {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def _cap_memory(memory_mb: int):
@@ -193,7 +253,39 @@ def _answer_plugin(answer) -> types.ModuleType:
     return plugin
 
 
-def main(argv: list[str]) -> int:
+def serve():
+    """The idle process of :class:`_SuiteRunner`: for each request on stdin, fork a child to run one suite.
+
+    Writes the child's pid when it starts and its exit status when it ends, one line each.
+    """
+    import hypothesis  # noqa: F401 (imported here once, for every child)
+    import torch  # noqa: F401
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _run_forked(request)
+        print(pid, flush=True)
+        print(os.waitpid(pid, 0)[1], flush=True)
+
+
+def _run_forked(request: dict):
+    """In the forked child: confine it, silence it, and run the suite; never return."""
+    status = 1
+    try:
+        os.setsid()  # its own process group, so a time-out also ends any process it starts
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.chdir(request["workdir"])
+        _cap_memory(request["memory_mb"])
+        status = main([request["suite"], "answer.pkl", "report.json"], request["check_seconds"])
+    finally:
+        os._exit(status)
+
+
+def main(argv: list[str], check_seconds: float = CHECK_SECONDS) -> int:
     from hypothesis import HealthCheck, Phase, settings
 
     suite, answer_file, report_file = argv
@@ -210,7 +302,7 @@ def main(argv: list[str]) -> int:
         results = [{"name": "the grader can load your answer", "passed": False,
                     "message": f"loading it raised {type(error).__name__}: {error}"}]
     else:
-        checks = _Checks(float(os.environ.get("LRCOURSE_CHECK_SECONDS", CHECK_SECONDS)))
+        checks = _Checks(check_seconds)
         Path("pytest.ini").write_text("[pytest]\n")
         pytest.main([suite, "-c", "pytest.ini", "--confcutdir", str(Path(suite).parent), "--assert=plain",
                      "-q", "-p", "no:cacheprovider", "-p", "no:stepwise"], plugins=[checks, _answer_plugin(answer)])
@@ -220,4 +312,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(serve() if sys.argv[1:] == ["--serve"] else main(sys.argv[1:]))

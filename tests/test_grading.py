@@ -1,5 +1,9 @@
 """The grader on its own: scores, feedback, and what it survives, without nbgrader around it."""
 
+import subprocess
+import sys
+import time
+
 import numpy as np
 import pytest
 
@@ -126,3 +130,26 @@ def test_an_empty_suite_never_gives_points(suites, capsys):
 def test_an_unknown_suite_is_an_instructors_error(suites):
     with pytest.raises(FileNotFoundError, match="demo/missing"):
         grading.grade(add, "demo/missing", points=1)
+
+
+def test_the_grader_recovers_from_a_suite_that_timed_out_and_from_a_lost_server(suites):
+    """Suites run in children forked from one idle server; neither a killed child nor a dead server is fatal."""
+    assert grading.grade(add_slowly_at_zero, "demo/add", points=4, check_seconds=30, suite_seconds=3) == 0.0
+    assert grading.grade(add, "demo/add", points=4) == 4.0
+    grading._SUITE_RUNNER._server.kill()
+    grading._SUITE_RUNNER._server.wait()
+    assert grading.grade(add, "demo/add", points=4) == 4.0
+
+
+def test_a_timed_out_suite_takes_the_processes_it_started_with_it(suites, tmp_path):
+    """A time-out kills the suite's whole process group, not only the suite's own process."""
+    marker = tmp_path / "still-running"
+
+    def add_and_linger(a, b):
+        subprocess.Popen([sys.executable, "-c", f"import time; time.sleep(4); open({str(marker)!r}, 'w')"])
+        while True:
+            pass
+
+    assert grading.grade(add_and_linger, "demo/add", points=4, check_seconds=30, suite_seconds=2) == 0.0
+    time.sleep(3)
+    assert not marker.exists(), "a process started by the answer outlived the suite's time limit"
