@@ -7,9 +7,10 @@ An exercise's grade cell holds, inside nbgrader's hidden-test markers, one call:
 
 :func:`grade` ships the answer (a function or class, with the helpers it uses)
 to a fresh Python process (forked from a clean one that has imported torch, pytest
-and hypothesis once per kernel), which runs the suite ``tests/hidden/ex01/test_gd_step.py`` there with a time limit per check, a time limit for the whole suite and a cap on
-memory. So an endless loop, a crash or a monkeypatched numpy in the student's
-kernel costs only that cell's points, and the test code itself never appears in
+and hypothesis once per kernel), which runs the suite ``tests/hidden/ex01/test_gd_step.py``
+there with a time limit per check, a time limit for the whole suite and a cap on memory.
+So an endless loop, a crash or a monkeypatched numpy in the student's kernel costs only
+that cell's points, and the test code itself never appears in
 a notebook (nbgrader shows hidden lines in feedback). Back in the kernel,
 :func:`grade` prints which checks passed and why the others failed, on stdout
 only (nbgrader scores a cell with any stderr output 0), and returns the points

@@ -1,4 +1,4 @@
-"""The few small models the course trains. Each takes flat feature vectors, except the transformer, which takes tokens."""
+"""The few small models the course trains. Each takes flat feature vectors, except the transformer (tokens)."""
 
 from collections.abc import Sequence
 

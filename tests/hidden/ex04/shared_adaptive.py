@@ -126,7 +126,8 @@ def test_uses_torchs_defaults(answer, algorithm):
     ours = answer_run(answer, X0, 20)
     theirs = torch_run(algorithm, X0, 20)
     assert torch.allclose(ours, theirs, rtol=1e-9, atol=1e-11), \
-        f"called with no settings the steps differ from torch.optim's with its defaults ({describe(algorithm.defaults)})"
+        "called with no settings the steps differ from torch.optim's with its defaults "
+        f"({describe(algorithm.defaults)})"
 
 
 def test_leaves_its_inputs_alone(answer):

@@ -78,7 +78,8 @@ def test_matches_torch_for_random_settings(answer, lr, alpha, eps, weight_decay,
 
 
 BAD = {"negative lr": {"lr": -0.1}, "infinite lr": {"lr": math.inf}, "alpha of 1": {"alpha": 1.0},
-       "negative alpha": {"alpha": -0.5}, "negative eps": {"eps": -1e-8}, "negative weight_decay": {"weight_decay": -1.0}}
+       "negative alpha": {"alpha": -0.5}, "negative eps": {"eps": -1e-8},
+       "negative weight_decay": {"weight_decay": -1.0}}
 
 
 @pytest.mark.parametrize("bad", list(BAD))

@@ -1,0 +1,90 @@
+"""Hidden checks of exercise 5's ``cyclic_lr(step, base_lr, max_lr, step_size_up, step_size_down=None,
+mode="triangular")``: torch's CyclicLR (triangular and triangular2) as a function of the step."""
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from torch.optim import lr_scheduler
+
+from torch_schedules import first_difference, torch_rates
+
+SETTINGS = {"triangular, 40 up": (0.01, 0.1, 40, None, "triangular"),
+            "triangular, 30 up 70 down": (0.01, 0.1, 30, 70, "triangular"),
+            "triangular, 1 up 1 down": (0.001, 1.0, 1, None, "triangular"),
+            "triangular2, 25 up 35 down": (0.01, 0.1, 25, 35, "triangular2"),
+            "triangular2, 10 up": (0.05, 0.5, 10, None, "triangular2")}
+
+
+@pytest.mark.parametrize("name", list(SETTINGS))
+def test_matches_cycliclr(answer, name):
+    """gives torch's CyclicLR rates over 600 steps"""
+    base, top, up, down, mode = SETTINGS[name]
+    ours = [answer(step, base, top, up, down, mode) for step in range(600)]
+    theirs = torch_rates(lambda sgd: lr_scheduler.CyclicLR(sgd, base, top, up, down, mode, cycle_momentum=False),
+                         600, base)
+    step = first_difference(ours, theirs, rtol=1e-7, atol=1e-12)
+    assert step is None, f"cycling {name} the rate at step {step} differs from CyclicLR's"
+
+
+def test_the_peak_and_the_end_of_a_cycle(answer):
+    """peaks at max_lr after step_size_up steps and is back at base_lr after step_size_down more"""
+    assert math.isclose(answer(30, 0.01, 0.1, 30, 70), 0.1), "after step_size_up = 30 steps the rate is max_lr"
+    assert math.isclose(answer(100, 0.01, 0.1, 30, 70), 0.01), "30 steps up and 70 down bring it back at step 100"
+    assert math.isclose(answer(65, 0.01, 0.1, 30, 70), 0.055), "half way down (step 65) the rate is half way"
+
+
+def test_triangular2_halves_every_cycle(answer):
+    """in triangular2, the peak of cycle c is base_lr + (max_lr - base_lr) / 2**c"""
+    for cycle in range(5):
+        peak = answer(cycle * 20 + 10, 0.0001, 1.0, 10, mode="triangular2")
+        assert math.isclose(peak, 0.0001 + (1.0 - 0.0001) / 2**cycle, rel_tol=1e-9), \
+            f"in triangular2 the peak of cycle {cycle} (counting from 0) should be halved {cycle} times"
+
+
+def test_returns_a_float(answer):
+    """returns a float, even for integer rates"""
+    value = answer(3, 1, 2, 10)
+    assert isinstance(value, float), f"return a float, not a {type(value).__name__}"
+
+
+@given(step=st.integers(0, 5000), up=st.integers(1, 100), down=st.integers(1, 100),
+       mode=st.sampled_from(["triangular", "triangular2"]), base=st.floats(1e-4, 1.0), ratio=st.floats(1.0, 100.0))
+def test_stays_between_the_bounds(answer, step, up, down, mode, base, ratio):
+    """stays in [base_lr, max_lr] for any setting"""
+    value = answer(step, base, base * ratio, up, down, mode)
+    assert base - 1e-12 <= value <= base * ratio * (1 + 1e-12), f"at step {step} the rate {value} leaves the bounds"
+
+
+@given(step=st.integers(0, 2000), up=st.integers(1, 100), down=st.integers(1, 100))
+def test_triangular_repeats_every_cycle(answer, step, up, down):
+    """in triangular mode, repeats itself every step_size_up + step_size_down steps"""
+    now, later = answer(step, 0.1, 1.0, up, down), answer(step + up + down, 0.1, 1.0, up, down)
+    assert math.isclose(now, later, rel_tol=1e-9), f"a cycle of {up} up and {down} down should repeat exactly"
+
+
+@given(up=st.integers(1, 100), down=st.integers(1, 100), mode=st.sampled_from(["triangular", "triangular2"]),
+       data=st.data())
+def test_climbs_then_descends_in_each_cycle(answer, up, down, mode, data):
+    """rises for step_size_up steps, then falls for step_size_down steps, in every cycle"""
+    cycle = data.draw(st.integers(0, 5))
+    position = data.draw(st.integers(0, up + down - 1))
+    step = cycle * (up + down) + position
+    now, after = answer(step, 0.1, 1.0, up, down, mode), answer(step + 1, 0.1, 1.0, up, down, mode)
+    if position < up:
+        assert after > now, f"{position} steps into a cycle of {up} up, the rate should still be rising"
+    else:
+        assert after < now, f"{position} steps into a cycle of {up} up and {down} down, the rate should be falling"
+
+
+BAD = {"negative step": (-1, 0.01, 0.1, 10), "max below base": (0, 0.1, 0.01, 10), "step size 0": (0, 0.01, 0.1, 0),
+       "step_size_down 0": (0, 0.01, 0.1, 10, 0), "unknown mode": (0, 0.01, 0.1, 10, None, "exp_range"),
+       "zero base_lr": (0, 0.0, 0.1, 10)}
+
+
+@pytest.mark.parametrize("bad", list(BAD))
+def test_rejects_bad_input(answer, bad):
+    """raises ValueError for an argument out of its range"""
+    with pytest.raises(ValueError):
+        answer(*BAD[bad])

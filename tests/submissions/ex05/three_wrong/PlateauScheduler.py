@@ -1,0 +1,22 @@
+class PlateauScheduler:
+    def __init__(self, lr, factor=0.1, patience=10, threshold=1e-4, cooldown=0, min_lr=0.0):
+        if lr <= 0 or not 0 < factor < 1 or patience < 0 or cooldown < 0 or threshold < 0 or min_lr < 0:
+            raise ValueError("bad setting")
+        self.lr, self.factor, self.patience, self.threshold = float(lr), factor, patience, threshold
+        self.cooldown, self.min_lr = cooldown, min_lr
+        self.best, self.bad, self.wait = float("inf"), 0, 0
+
+    def step(self, metric):
+        if metric < self.best * (1 - self.threshold):
+            self.best, self.bad = metric, 0
+        else:
+            self.bad += 1
+        if self.wait > 0:
+            self.wait -= 1
+            self.bad = 0
+        if self.bad > self.patience:
+            new = max(self.lr * self.factor, self.min_lr)
+            if self.lr - new > 1e-8:
+                self.lr = new
+            self.wait, self.bad = self.cooldown, 0
+        return self.lr
