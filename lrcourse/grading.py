@@ -261,6 +261,7 @@ def serve():
     """
     import hypothesis  # noqa: F401 (imported here once, for every child)
     import torch  # noqa: F401
+    import torch._dynamo  # noqa: F401 (torch.optim imports it on an optimizer's first use: 2 s of a check's 2 s)
 
     for line in sys.stdin:
         request = json.loads(line)

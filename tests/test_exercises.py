@@ -143,6 +143,13 @@ def test_every_hook_calls_a_suite_of_enough_checks_for_its_points(assignment):
         assert len(check_names(suite)) >= 8, f"{suite.name} needs 8 or more checks"
 
 
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_hidden_module_compiles(assignment):
+    """A suite or a shared module that does not parse would cost every student the points of its checks."""
+    for module in sorted((ROOT / "tests" / "hidden" / assignment).glob("*.py")):
+        compile(module.read_text(), str(module), "exec")
+
+
 def check_names(suite: Path) -> set[str]:
     """The checks of a hidden suite: its own test functions and those it imports from a shared module."""
     tree = ast.parse(suite.read_text())

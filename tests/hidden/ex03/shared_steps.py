@@ -3,7 +3,7 @@ run, the answer's run, and the checks that hold for both step functions (what a 
 owes its caller).
 
 The reference is ``torch.optim.sgd.sgd``, the update that ``torch.optim.SGD.step`` applies: calling it directly
-gives the same numbers without the optimizer machinery, whose first use imports torch._dynamo (seconds).
+gives the same numbers without building an optimizer around each tensor.
 """
 
 import torch

@@ -2,37 +2,11 @@
 nesterov=False)``: a ``torch.optim.Optimizer`` that trains a model to the same weights as ``torch.optim.SGD``."""
 
 import copy
-import inspect
 
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-
-def _skip_dynamo_bookkeeping():
-    """Spare the grading process the import of torch._dynamo, 1-2 s of each check's 2 s.
-
-    torch.optim.Optimizer's add_param_group, zero_grad, state_dict and load_state_dict are wrapped by
-    torch._disable_dynamo, which imports torch._dynamo on their first call only to exempt them from torch.compile.
-    Nothing here compiles, so each is marked as exempt already (the wrapper's own cache). Should a later torch
-    work otherwise, the warm-up at the end of this file pays for the import before the timed checks instead.
-    """
-    for member in vars(torch.optim.Optimizer).values():
-        original, code = getattr(member, "__wrapped__", None), getattr(member, "__code__", None)
-        if original is not None and code is not None and code.co_filename.endswith("_compile.py"):
-            setattr(original, "__dynamo_disable", original)
-
-
-_skip_dynamo_bookkeeping()
-
-
-class ReferenceSGD(torch.optim.SGD):
-    """torch.optim.SGD itself, its step() called without the torch._dynamo graph breaks around it (same numbers)."""
-
-    def step(self, closure=None):
-        with torch.no_grad():
-            return inspect.unwrap(torch.optim.SGD.step)(self, closure)
 
 
 # A small classification problem: 64 random points in 8-D, 3 classes.
@@ -68,7 +42,7 @@ def loss_of(model):
 def train(optimizer_class, settings, steps, dtype=torch.float32, groups=None, set_to_none=True, frozen_for=0):
     """Train the small model full-batch; ``frozen_for`` steps leave the first layer's weight without a gradient."""
     model = make_model(dtype)
-    if optimizer_class is ReferenceSGD:
+    if optimizer_class is torch.optim.SGD:
         settings = {**REFERENCE_DEFAULTS, **settings}
     optimizer = optimizer_class(model.parameters() if groups is None else groups(model), **settings)
     for step in range(steps):
@@ -116,7 +90,7 @@ def test_trains_like_sgd(answer, name):
     """trains a small network for 60 steps to the same weights as torch.optim.SGD"""
     settings = SETTINGS[name]
     model, _ = train(answer, settings, 60)
-    reference, _ = train(ReferenceSGD, settings, 60)
+    reference, _ = train(torch.optim.SGD, settings, 60)
     assert_same_weights(model, reference, f"with {describe(settings)} the weights after 60 steps differ from SGD's")
 
 
@@ -124,7 +98,7 @@ def test_trains_like_sgd_in_float64(answer):
     """trains a float64 network for 60 steps to the same weights as torch.optim.SGD"""
     settings = SETTINGS["all at once"]
     model, _ = train(answer, settings, 60, dtype=torch.float64)
-    reference, _ = train(ReferenceSGD, settings, 60, dtype=torch.float64)
+    reference, _ = train(torch.optim.SGD, settings, 60, dtype=torch.float64)
     assert all(weight.dtype == torch.float64 for weight in model.parameters()), "float64 weights changed dtype"
     assert_same_weights(model, reference, "in float64 the weights after 60 steps differ from SGD's", float32=False)
 
@@ -137,7 +111,7 @@ def two_groups(model):
 def test_parameter_groups(answer):
     """uses each parameter group's own lr, momentum, weight decay and nesterov"""
     model, _ = train(answer, {"lr": 0.1}, 40, groups=two_groups)
-    reference, _ = train(ReferenceSGD, {"lr": 0.1}, 40, groups=two_groups)
+    reference, _ = train(torch.optim.SGD, {"lr": 0.1}, 40, groups=two_groups)
     assert_same_weights(model, reference, "with two parameter groups of different settings the weights differ "
                                           "from SGD's: read the settings from each group, not from self.defaults")
 
@@ -146,7 +120,7 @@ def test_step_with_a_closure(answer):
     """calls the closure once per step, returns its loss, and trains like SGD with it"""
     model, reference = make_model(), make_model()
     optimizer = answer(model.parameters(), lr=0.1, momentum=0.9)
-    reference_optimizer = ReferenceSGD(reference.parameters(), lr=0.1, momentum=0.9)
+    reference_optimizer = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9)
     calls = []
 
     def closure():
@@ -185,7 +159,7 @@ def test_skips_parameters_without_a_gradient(answer):
     unused = torch.nn.Parameter(torch.ones(5))
     optimizer = answer([*model.parameters(), unused], lr=0.1, momentum=0.9, weight_decay=0.1)
     reference = make_model()
-    reference_optimizer = ReferenceSGD(reference.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)
+    reference_optimizer = torch.optim.SGD(reference.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)
     for _ in range(10):
         for opt, net in ((optimizer, model), (reference_optimizer, reference)):
             opt.zero_grad()
@@ -200,7 +174,7 @@ def test_a_layer_that_starts_late(answer):
     """starts a parameter's velocity when it first gets a gradient (frozen for 10 steps, then trained)"""
     settings = {"lr": 0.1, "momentum": 0.9, "dampening": 0.3}
     model, _ = train(answer, settings, 40, frozen_for=10)
-    reference, _ = train(ReferenceSGD, settings, 40, frozen_for=10)
+    reference, _ = train(torch.optim.SGD, settings, 40, frozen_for=10)
     assert_same_weights(model, reference, "when a layer gets its first gradient only at step 11 the weights differ "
                                           "from SGD's: keep a velocity per parameter, started at its first gradient")
 
@@ -209,7 +183,7 @@ def test_keeps_the_velocity_in_state(answer):
     """keeps each parameter's velocity in self.state[p]["momentum_buffer"], equal to SGD's"""
     settings = {"lr": 0.1, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01}
     model, optimizer = train(answer, settings, 5)
-    reference, reference_optimizer = train(ReferenceSGD, settings, 5)
+    reference, reference_optimizer = train(torch.optim.SGD, settings, 5)
     for (name, weight), expected in zip(model.named_parameters(), reference.parameters()):
         state = optimizer.state[weight]
         assert "momentum_buffer" in state, f'no velocity in self.state[p]["momentum_buffer"] for parameter {name}'
@@ -254,7 +228,7 @@ def test_zero_grad_in_place(answer):
     """trains like SGD when gradients are zeroed in place (zero_grad(set_to_none=False))"""
     settings = {"lr": 0.1, "momentum": 0.9}
     model, optimizer = train(answer, settings, 30, set_to_none=False)
-    reference, _ = train(ReferenceSGD, settings, 30, set_to_none=False)
+    reference, _ = train(torch.optim.SGD, settings, 30, set_to_none=False)
     assert_same_weights(model, reference, "with zero_grad(set_to_none=False) the weights differ from SGD's: "
                                           "does the velocity share memory with p.grad? Start it as a clone")
     optimizer.zero_grad()
@@ -313,13 +287,13 @@ def test_matches_sgd_for_any_settings(answer, lr, momentum, dampening, weight_de
                 "nesterov": nesterov}
     start = torch.tensor(start, dtype=torch.float64)
     result = quadratic_run(answer, settings, start)
-    assert torch.allclose(result, quadratic_run(ReferenceSGD, settings, start), rtol=1e-9, atol=1e-9), \
+    assert torch.allclose(result, quadratic_run(torch.optim.SGD, settings, start), rtol=1e-9, atol=1e-9), \
         "for some settings 5 steps on a quadratic end somewhere else than torch.optim.SGD's"
 
 
 def _warm_up():
     """One short run through everything the checks use, so that no check pays for first-time set-up."""
-    model, optimizer = train(ReferenceSGD, {"lr": 0.1}, 2)
+    model, optimizer = train(torch.optim.SGD, {"lr": 0.1}, 2)
     optimizer.load_state_dict(copy.deepcopy(optimizer.state_dict()))
     optimizer.step(lambda: loss_of(model))
 

@@ -2,7 +2,7 @@
 one step of SGD with Nesterov momentum in PyTorch's convention (``nesterov=True``).
 
 The reference is ``torch.optim.sgd.sgd``, the update that ``torch.optim.SGD.step`` applies: calling it directly
-gives the same numbers without the optimizer machinery, whose first use imports torch._dynamo (seconds).
+gives the same numbers without building an optimizer around each tensor.
 """
 
 import math

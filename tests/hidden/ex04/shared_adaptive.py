@@ -3,8 +3,8 @@ the answer's run, and the checks that hold for every step function (what a pure 
 caller). Each suite defines the fixture ``algorithm``, an :class:`Algorithm`, which these checks use.
 
 The references are torch.optim's functional updates (``torch.optim.adam.adam`` and its siblings), the
-updates the optimizer classes apply: calling them directly gives the same numbers without the optimizer
-machinery, whose first use imports torch._dynamo (seconds).
+updates the optimizer classes apply: calling them directly gives the same numbers without building an optimizer
+around each tensor.
 """
 
 from dataclasses import dataclass
@@ -125,9 +125,9 @@ def test_uses_torchs_defaults(answer, algorithm):
     """takes torch.optim's default settings when none are given"""
     ours = answer_run(answer, X0, 20)
     theirs = torch_run(algorithm, X0, 20)
-    assert torch.allclose(ours, theirs, rtol=1e-9, atol=1e-11), \
+    assert torch.allclose(ours, theirs, rtol=1e-9, atol=1e-11), (
         "called with no settings the steps differ from torch.optim's with its defaults "
-        f"({describe(algorithm.defaults)})"
+        f"({describe(algorithm.defaults)})")
 
 
 def test_leaves_its_inputs_alone(answer):

@@ -10,22 +10,6 @@ import warnings
 import torch
 
 
-def _skip_dynamo_bookkeeping():
-    """Spare the grading process the import of torch._dynamo (1-2 s) on the optimizer's first use.
-
-    torch.optim.Optimizer's add_param_group and state-dict methods are wrapped by torch._disable_dynamo, which
-    imports torch._dynamo on their first call only to exempt them from torch.compile. Nothing here compiles, so
-    each is marked as exempt already (the wrapper's own cache).
-    """
-    for member in vars(torch.optim.Optimizer).values():
-        original, code = getattr(member, "__wrapped__", None), getattr(member, "__code__", None)
-        if original is not None and code is not None and code.co_filename.endswith("_compile.py"):
-            setattr(original, "__dynamo_disable", original)
-
-
-_skip_dynamo_bookkeeping()
-
-
 def optimizer(lr):
     return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr, momentum=0.9)
 
