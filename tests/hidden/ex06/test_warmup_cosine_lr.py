@@ -1,0 +1,154 @@
+"""Hidden checks of exercise 6's ``warmup_cosine_lr(step, base_lr, warmup_steps, total_steps, start_factor=0.1,
+min_lr=0.0)``: torch's SequentialLR of a LinearLR warmup and CosineAnnealingLR, as one function of the step."""
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch.optim.lr_scheduler import CosineAnnealingLR
+
+from warmup_references import describe, first_difference, sequential_warmup_cosine, torch_rates, warmup_cosine
+
+CASES = {  # base_lr, warmup_steps, total_steps, start_factor, min_lr
+    "1000 steps, 100 of warmup": (0.1, 100, 1000, 0.1, 0.0),
+    "from 0.001 of the peak down to a floor": (3e-4, 50, 600, 0.001, 3e-5),
+    "one warmup step": (1.0, 1, 200, 0.5, 0.0),
+    "one cosine step": (0.2, 99, 100, 0.1, 0.02),
+    "start_factor 1": (0.05, 30, 300, 1.0, 0.0),
+    "a floor at the peak": (0.1, 10, 100, 0.1, 0.1),
+}
+
+
+def rates(answer, base_lr, warmup_steps, total_steps, start_factor, min_lr):
+    return [answer(step, base_lr, warmup_steps, total_steps, start_factor, min_lr) for step in range(total_steps + 1)]
+
+
+def assert_matches_torch(answer, base_lr, warmup_steps, total_steps, start_factor, min_lr, rtol=1e-9):
+    ours = rates(answer, base_lr, warmup_steps, total_steps, start_factor, min_lr)
+    theirs = torch_rates(sequential_warmup_cosine(warmup_steps, total_steps, start_factor, min_lr), total_steps,
+                         base_lr)
+    step = first_difference(ours, theirs, rtol=rtol, atol=1e-12 * base_lr)
+    where = describe({"base_lr": base_lr, "warmup_steps": warmup_steps, "total_steps": total_steps,
+                      "start_factor": start_factor, "min_lr": min_lr})
+    assert step is None, (
+        f"with {where}, the rate of step {step} is {ours[step]:.10g} instead of torch's {theirs[step]:.10g}"
+        + (" (in the warmup)" if step < warmup_steps else " (in the cosine, which starts at step warmup_steps)"))
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_matches_torch(answer, name):
+    """gives the rates of SequentialLR(LinearLR, CosineAnnealingLR) at every step"""
+    assert_matches_torch(answer, *CASES[name])
+
+
+def test_without_warmup_is_cosineannealinglr(answer):
+    """with warmup_steps = 0, gives CosineAnnealingLR's rates from step 0"""
+    for base_lr, total_steps, min_lr in ((0.1, 500, 0.0), (2.0, 7, 0.5), (1e-3, 1, 1e-4)):
+        ours = rates(answer, base_lr, 0, total_steps, 0.1, min_lr)
+        theirs = torch_rates(lambda optimizer: CosineAnnealingLR(optimizer, total_steps, min_lr), total_steps, base_lr)
+        step = first_difference(ours, theirs, atol=1e-12 * base_lr)
+        assert step is None, (f"with no warmup, {total_steps} steps from {base_lr} to {min_lr}: the rate of step "
+                              f"{step} should be CosineAnnealingLR's {theirs[step]:.10g}, got {ours[step]:.10g}")
+
+
+@settings(max_examples=15)
+@given(warmup_steps=st.integers(0, 100), cosine_steps=st.integers(1, 200), start_factor=st.floats(1e-3, 1.0),
+       base_lr=st.floats(1e-5, 10.0), floor=st.floats(0.0, 1.0))
+def test_matches_torch_for_random_settings(answer, warmup_steps, cosine_steps, start_factor, base_lr, floor):
+    """matches torch at every step for settings drawn at random"""
+    assert_matches_torch(answer, base_lr, warmup_steps, warmup_steps + cosine_steps, start_factor, floor * base_lr,
+                         rtol=1e-8)
+
+
+def test_peaks_at_the_end_of_the_warmup(answer):
+    """reaches base_lr at step warmup_steps, and no step gets more"""
+    for base_lr, warmup_steps, total_steps, start_factor in ((0.1, 100, 1000, 0.1), (3.0, 7, 20, 0.5)):
+        values = rates(answer, base_lr, warmup_steps, total_steps, start_factor, 0.0)
+        assert math.isclose(values[warmup_steps], base_lr, rel_tol=1e-12), (
+            f"with {warmup_steps} warmup steps, step {warmup_steps} should get the peak base_lr = {base_lr}, "
+            f"got {values[warmup_steps]}")
+        assert values[warmup_steps - 1] < base_lr, "the last warmup step should still be below the peak"
+        top = max(range(len(values)), key=values.__getitem__)
+        assert values[top] <= base_lr * (1 + 1e-12), f"step {top} gets {values[top]}, above base_lr = {base_lr}"
+
+
+def test_ends_at_min_lr(answer):
+    """gives min_lr at step total_steps"""
+    for base_lr, warmup_steps, total_steps, min_lr in ((0.1, 10, 100, 0.0), (0.1, 10, 100, 0.001), (5.0, 0, 3, 1.0),
+                                                       (0.3, 99, 100, 0.03)):
+        got = answer(total_steps, base_lr, warmup_steps, total_steps, 0.1, min_lr)
+        assert math.isclose(got, min_lr, rel_tol=1e-9, abs_tol=1e-15), (
+            f"with total_steps = {total_steps} and min_lr = {min_lr}, the last step should get min_lr, got {got}")
+
+
+def test_starts_at_start_factor(answer):
+    """gives step 0 the rate start_factor * base_lr"""
+    for base_lr, start_factor in ((0.1, 0.1), (2.0, 0.001), (0.5, 1.0)):
+        got = answer(0, base_lr, 10, 100, start_factor)
+        assert math.isclose(got, start_factor * base_lr, rel_tol=1e-12), \
+            f"with base_lr = {base_lr} and start_factor = {start_factor}, step 0 should get {start_factor * base_lr}"
+
+
+def test_halfway_down_the_cosine(answer):
+    """is halfway between base_lr and min_lr in the middle of the cosine"""
+    for warmup_steps, total_steps in ((10, 110), (3, 5), (0, 400)):
+        middle = (warmup_steps + total_steps) // 2
+        got = answer(middle, 1.0, warmup_steps, total_steps, 0.1, 0.2)
+        assert math.isclose(got, 0.6, rel_tol=1e-9), (
+            f"with warmup_steps = {warmup_steps} and total_steps = {total_steps}, step {middle} is the middle of the "
+            f"cosine, where the rate is (base_lr + min_lr) / 2 = 0.6; got {got}")
+
+
+@settings(max_examples=40)
+@given(warmup_steps=st.integers(0, 300), cosine_steps=st.integers(1, 300), start_factor=st.floats(1e-3, 1.0),
+       floor=st.floats(0.0, 1.0), data=st.data())
+def test_stays_within_bounds(answer, warmup_steps, cosine_steps, start_factor, floor, data):
+    """stays in [min_lr, base_lr] from the end of the warmup on, and in [start_factor * base_lr, base_lr] before"""
+    total_steps = warmup_steps + cosine_steps
+    step = data.draw(st.integers(0, total_steps))
+    value = answer(step, 0.5, warmup_steps, total_steps, start_factor, 0.5 * floor)
+    low = 0.5 * floor if step >= warmup_steps else 0.5 * start_factor
+    assert low - 1e-12 <= value <= 0.5 + 1e-12, (
+        f"with base_lr = 0.5, warmup_steps = {warmup_steps}, total_steps = {total_steps}, start_factor = "
+        f"{start_factor!r}, min_lr = {0.5 * floor!r}: the rate of step {step}, {value!r}, is outside [{low!r}, 0.5]")
+
+
+@settings(max_examples=25)
+@given(warmup_steps=st.integers(0, 200), cosine_steps=st.integers(1, 200), start_factor=st.floats(1e-3, 1.0),
+       floor=st.floats(0.0, 1.0))
+def test_rises_then_falls(answer, warmup_steps, cosine_steps, start_factor, floor):
+    """never falls during the warmup and never rises after it"""
+    total_steps = warmup_steps + cosine_steps
+    values = rates(answer, 1.0, warmup_steps, total_steps, start_factor, floor)
+    for step in range(total_steps):
+        before, after = values[step], values[step + 1]
+        if step < warmup_steps:
+            assert after >= before, \
+                f"the rate falls from step {step} to {step + 1}, in the warmup ({warmup_steps} steps)"
+        else:
+            assert after <= before * (1 + 1e-12), \
+                f"the rate rises from step {step} to {step + 1}, after the warmup ({warmup_steps} steps)"
+
+
+def test_returns_a_float(answer):
+    """returns a float, even when every argument is an integer"""
+    for step in (0, 1, 2, 5, 6):
+        value = answer(step, 1, 2, 6, 1, 0)
+        assert isinstance(value, float), f"at step {step} the rate is a {type(value).__name__}: return a float"
+
+
+BAD = {"negative step": {"step": -1}, "step past total_steps": {"step": 101},
+       "fractional step": {"step": 2.5}, "negative warmup_steps": {"warmup_steps": -5},
+       "warmup as long as the run": {"warmup_steps": 100}, "base_lr 0": {"base_lr": 0.0},
+       "negative min_lr": {"min_lr": -0.01}, "min_lr above base_lr": {"min_lr": 0.2},
+       "start_factor 0": {"start_factor": 0.0}, "start_factor above 1": {"start_factor": 2.0}}
+
+
+@pytest.mark.parametrize("bad", list(BAD))
+def test_rejects_bad_settings(answer, bad):
+    """raises ValueError for a step or setting out of range"""
+    arguments = {"step": 50, "base_lr": 0.1, "warmup_steps": 10, "total_steps": 100, "start_factor": 0.1,
+                 "min_lr": 0.0, **BAD[bad]}
+    with pytest.raises(ValueError):
+        answer(**arguments)

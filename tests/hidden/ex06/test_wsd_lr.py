@@ -1,0 +1,156 @@
+"""Hidden checks of exercise 6's ``wsd_lr(step, base_lr, warmup_steps, stable_steps, decay_steps, start_factor=0.1,
+min_lr=0.0)``: warmup-stable-decay, against its closed form and torch's SequentialLR(LinearLR, ConstantLR, LinearLR)."""
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from warmup_references import describe, first_difference, sequential_wsd, torch_rates, wsd
+
+CASES = {  # base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr
+    "100 + 500 + 200 steps": (0.1, 100, 500, 200, 0.1, 0.0),
+    "down to a floor": (3e-4, 20, 100, 50, 0.01, 3e-5),
+    "no stable phase": (1.0, 10, 0, 40, 0.5, 0.1),
+    "no warmup": (0.5, 0, 30, 30, 0.1, 0.0),
+    "one step each": (2.0, 1, 1, 1, 0.25, 0.5),
+}
+
+
+def rates(answer, steps, *settings):
+    return [answer(step, *settings) for step in range(steps + 1)]
+
+
+def where(base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr):
+    return describe({"base_lr": base_lr, "warmup_steps": warmup_steps, "stable_steps": stable_steps,
+                     "decay_steps": decay_steps, "start_factor": start_factor, "min_lr": min_lr})
+
+
+def test_closed_form_values(answer):
+    """gives the closed form's rates at every step of a small schedule, and past its end"""
+    expected = [0.5, 0.625, 0.75, 0.875, 1.0, 1.0, 1.0, 1.0, 0.85, 0.7, 0.55, 0.4, 0.25, 0.1, 0.1]
+    got = rates(answer, 14, 1.0, 4, 3, 6, 0.5, 0.1)
+    assert all(math.isclose(a, b, rel_tol=1e-12) for a, b in zip(got, expected)), (
+        f"with 4 warmup steps from 0.5, 3 stable steps and 6 decay steps from 1.0 to 0.1, steps 0 to 14 should get "
+        f"{expected}; got {[round(value, 6) for value in got]}")
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_matches_torch(answer, name):
+    """gives the rates of SequentialLR(LinearLR, ConstantLR, LinearLR) at every step, 100 past the decay"""
+    base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr = CASES[name]
+    steps = warmup_steps + stable_steps + decay_steps + 100
+    ours = rates(answer, steps, *CASES[name])
+    theirs = torch_rates(sequential_wsd(*CASES[name]), steps, base_lr)
+    step = first_difference(ours, theirs, atol=1e-12 * base_lr)
+    assert step is None, (f"with {where(*CASES[name])}, the rate of step {step} is {ours[step]:.10g} instead of "
+                          f"torch's {theirs[step]:.10g}")
+
+
+@settings(max_examples=30)
+@given(warmup_steps=st.integers(0, 100), stable_steps=st.integers(0, 100), decay_steps=st.integers(1, 100),
+       start_factor=st.floats(1e-3, 1.0), floor=st.floats(0.0, 1.0))
+def test_phases(answer, warmup_steps, stable_steps, decay_steps, start_factor, floor):
+    """rises during the warmup, holds base_lr, falls during the decay, then holds min_lr, for any lengths"""
+    settings = (2.0, warmup_steps, stable_steps, decay_steps, start_factor, 2.0 * floor)
+    decay_start, end = warmup_steps + stable_steps, warmup_steps + stable_steps + decay_steps
+    values = rates(answer, end + 20, *settings)
+    prefix = f"with {where(*settings)}: "
+    for step in range(warmup_steps):
+        assert values[step] <= values[step + 1] <= 2.0 * (1 + 1e-12), \
+            prefix + f"the rate should rise towards base_lr during the warmup (steps 0 to {warmup_steps - 1})"
+    for step in range(warmup_steps, decay_start + 1):
+        assert math.isclose(values[step], 2.0, rel_tol=1e-12), \
+            prefix + f"step {step} should get base_lr (the stable phase, and the first step of the decay)"
+    for step in range(decay_start, end):
+        assert values[step + 1] <= values[step] and values[step + 1] >= 2.0 * floor - 1e-12, \
+            prefix + f"the rate should fall from base_lr to min_lr during the decay (steps {decay_start} to {end})"
+    for step in range(end, end + 21):
+        assert math.isclose(values[step], 2.0 * floor, rel_tol=1e-9, abs_tol=1e-15), \
+            prefix + f"step {step} should get min_lr (the decay ends at step {end})"
+
+
+def test_no_jump_between_phases(answer):
+    """joins its phases without a jump: base_lr where the warmup ends and the decay starts, min_lr where it ends"""
+    for base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr in CASES.values():
+        prefix = f"with {where(base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr)}: "
+        arguments = (base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr)
+        decay_start = warmup_steps + stable_steps
+        assert math.isclose(answer(warmup_steps, *arguments), base_lr, rel_tol=1e-12), \
+            prefix + f"step {warmup_steps}, right after the warmup, should get base_lr"
+        assert math.isclose(answer(decay_start, *arguments), base_lr, rel_tol=1e-12), \
+            prefix + f"step {decay_start}, the first step of the decay, should still get base_lr"
+        assert math.isclose(answer(decay_start + decay_steps, *arguments), min_lr, rel_tol=1e-9, abs_tol=1e-15), \
+            prefix + f"step {decay_start + decay_steps}, the last step of the decay, should get min_lr"
+        if warmup_steps:
+            last = answer(warmup_steps - 1, *arguments)
+            expected = base_lr * (1 - (1 - start_factor) / warmup_steps)
+            assert math.isclose(last, expected, rel_tol=1e-9), \
+                prefix + f"the last warmup step should be one increment (1 - start_factor) / W below the peak"
+
+
+def test_empty_phases(answer):
+    """handles a warmup or a stable phase of length 0"""
+    assert math.isclose(answer(0, 0.5, 0, 10, 10), 0.5), "with no warmup, step 0 should get base_lr"
+    assert math.isclose(answer(5, 1.0, 5, 0, 10, 0.1, 0.0), 1.0), \
+        "with no stable phase, the decay starts at base_lr right after the warmup (step 5 of a 5-step warmup)"
+    assert math.isclose(answer(6, 1.0, 5, 0, 10, 0.1, 0.0), 0.9), \
+        "with no stable phase, the step after the warmup is the second of the decay"
+    got = [answer(step, 1.0, 0, 0, 4) for step in range(6)]
+    assert all(math.isclose(a, b, abs_tol=1e-15) for a, b in zip(got, [1.0, 0.75, 0.5, 0.25, 0.0, 0.0])), \
+        f"with no warmup and no stable phase, a decay over 4 steps gives [1, 0.75, 0.5, 0.25, 0, 0], got {got}"
+
+
+def test_min_lr_long_after_the_decay(answer):
+    """gives min_lr at any step after the decay, however far"""
+    for step in (811, 10_000, 10**9):
+        got = answer(step, 0.1, 100, 500, 200, 0.1, 0.001)
+        assert math.isclose(got, 0.001, rel_tol=1e-12), f"step {step}, after the decay (it ends at 800), gets {got}"
+
+
+@settings(max_examples=30)
+@given(warmup_steps=st.integers(0, 50), stable_steps=st.integers(0, 50), decay_steps=st.integers(1, 500),
+       floor=st.floats(0.0, 0.99), data=st.data())
+def test_decay_is_linear(answer, warmup_steps, stable_steps, decay_steps, floor, data):
+    """falls by the same amount, (base_lr - min_lr) / D, at every step of the decay"""
+    step = warmup_steps + stable_steps + data.draw(st.integers(0, decay_steps - 1))
+    arguments = (1.0, warmup_steps, stable_steps, decay_steps, 0.1, floor)
+    drop = answer(step, *arguments) - answer(step + 1, *arguments)
+    assert math.isclose(drop, (1 - floor) / decay_steps, rel_tol=1e-6), (
+        f"with {where(*arguments)}, the rate should fall by (base_lr - min_lr) / decay_steps = "
+        f"{(1 - floor) / decay_steps:.10g} from step {step} to {step + 1}; it falls by {drop:.10g}")
+
+
+@settings(max_examples=30)
+@given(warmup_steps=st.integers(1, 1000), start_factor=st.floats(1e-3, 1.0), data=st.data())
+def test_warmup_is_linear(answer, warmup_steps, start_factor, data):
+    """ramps up like with_warmup: base_lr * (s + (1 - s) * t / W) at every warmup step t"""
+    step = data.draw(st.integers(0, warmup_steps - 1))
+    got = answer(step, 3.0, warmup_steps, 10, 10, start_factor)
+    expected = wsd(step, 3.0, warmup_steps, 10, 10, start_factor)
+    assert math.isclose(got, expected, rel_tol=1e-9), (
+        f"with base_lr = 3, warmup_steps = {warmup_steps} and start_factor = {start_factor!r}, warmup step {step} "
+        f"should get {expected:.10g}, got {got:.10g}")
+
+
+def test_returns_a_float(answer):
+    """returns a float in every phase, even when every argument is an integer"""
+    for step in (0, 3, 5, 9, 20):
+        value = answer(step, 1, 2, 3, 4, 1, 0)
+        assert isinstance(value, float), f"at step {step} the rate is a {type(value).__name__}: return a float"
+
+
+BAD = {"negative step": {"step": -1}, "fractional step": {"step": 0.5},
+       "negative warmup_steps": {"warmup_steps": -1}, "negative stable_steps": {"stable_steps": -10},
+       "negative decay_steps": {"decay_steps": -3}, "base_lr 0": {"base_lr": 0.0},
+       "min_lr above base_lr": {"min_lr": 1.0}, "start_factor 0": {"start_factor": 0.0}}
+
+
+@pytest.mark.parametrize("bad", list(BAD))
+def test_rejects_bad_settings(answer, bad):
+    """raises ValueError for a step or setting out of range"""
+    arguments = {"step": 5, "base_lr": 0.1, "warmup_steps": 10, "stable_steps": 10, "decay_steps": 10,
+                 "start_factor": 0.1, "min_lr": 0.0, **BAD[bad]}
+    with pytest.raises(ValueError):
+        answer(**arguments)
