@@ -109,7 +109,10 @@ def test_rules_on_a_curve_with_known_answers():
     assert math.isclose(finder.steepest(test), 1e-3, rel_tol=0.13)
     assert math.isclose(finder.minimum_over_ten(test), 1e-3, rel_tol=0.13)
     assert math.isclose(finder.valley(test), 1e-3, rel_tol=0.13)
-    assert math.isclose(finder.course_rule(test), 1e-3, rel_tol=0.13)
+    # the course's rule: the middle (in log scale) of 1e-3 and the rate where the loss has fallen 80% of the
+    # way from 2 to 0, where 1 + cos(pi * falling) = 0.4
+    at_80_percent = 10 ** (-4 + 2 * math.acos(-0.6) / math.pi)
+    assert math.isclose(finder.course_rule(test), math.sqrt(1e-3 * at_80_percent), rel_tol=0.13)
 
 
 def test_valley_picks_the_middle_of_the_longest_descent():
