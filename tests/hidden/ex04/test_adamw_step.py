@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared_adaptive import ALGORITHMS, X0, assert_runs_like_torch, describe, torch_run
+from shared_adaptive import ALGORITHMS, assert_runs_like_torch
 from shared_adaptive import (test_keeps_shape_and_dtype, test_leaves_its_inputs_alone,  # noqa: F401
                              test_returns_tensors_of_its_own, test_starts_its_state_from_none,
                              test_uses_torchs_defaults, test_zero_gradients_are_safe)

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
-from warmup_references import describe, first_difference, sequential_warmup_cosine, torch_rates, warmup_cosine
+from warmup_references import describe, first_difference, sequential_warmup_cosine, torch_rates
 
 CASES = {  # base_lr, warmup_steps, total_steps, start_factor, min_lr
     "1000 steps, 100 of warmup": (0.1, 100, 1000, 0.1, 0.0),

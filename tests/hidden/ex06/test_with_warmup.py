@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.optim.lr_scheduler import LambdaLR
 
-from warmup_references import first_difference, ramp, sequential_warmup, torch_rates, warmed_up
+from warmup_references import first_difference, sequential_warmup, torch_rates, warmed_up
 
 # Factors with factor(0) = 1, for which SequentialLR(LinearLR, LambdaLR(factor)) gives what with_warmup should.
 FACTORS = {

@@ -87,7 +87,7 @@ def test_no_jump_between_phases(answer):
             last = answer(warmup_steps - 1, *arguments)
             expected = base_lr * (1 - (1 - start_factor) / warmup_steps)
             assert math.isclose(last, expected, rel_tol=1e-9), \
-                prefix + f"the last warmup step should be one increment (1 - start_factor) / W below the peak"
+                prefix + "the last warmup step should be one increment (1 - start_factor) / W below the peak"
 
 
 def test_empty_phases(answer):

@@ -9,7 +9,6 @@ The first ``optimizer.step()`` in a process imports torch._dynamo (about a secon
 this module takes one such step when it is imported, outside the time limit of every check.
 """
 
-import math
 import warnings
 
 import torch
@@ -60,13 +59,6 @@ def ramp(step, warmup_steps, start_factor):
 def warmed_up(factor, warmup_steps, start_factor, step):
     """The closed form of with_warmup's factor."""
     return factor(0) * ramp(step, warmup_steps, start_factor) if step < warmup_steps else factor(step - warmup_steps)
-
-
-def warmup_cosine(step, base_lr, warmup_steps, total_steps, start_factor=0.1, min_lr=0.0):
-    if step < warmup_steps:
-        return base_lr * ramp(step, warmup_steps, start_factor)
-    progress = (step - warmup_steps) / (total_steps - warmup_steps)
-    return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * progress)) / 2
 
 
 def wsd(step, base_lr, warmup_steps, stable_steps, decay_steps, start_factor=0.1, min_lr=0.0):
