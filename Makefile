@@ -15,6 +15,7 @@ test: $(STAMP)
 
 benchmark: $(STAMP)
 	LRCOURSE_PROGRESS=0 $(BIN)/python benchmarks/timings.py
+	$(BIN)/python benchmarks/stacked_sweep.py
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

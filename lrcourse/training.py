@@ -97,29 +97,19 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, 
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     for group in optimizer.param_groups:
         check_lr(group["lr"], "the optimizer's lr")
-    num_train = len(data.x_train)
-    batch_size = min(batch_size or num_train, num_train)
     loss_fn = loss_fn or _default_loss(data)
     scheduler = scheduler(optimizer) if scheduler is not None else None
     on_plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-    generator = torch.Generator().manual_seed(seed)
-    steps_per_epoch = math.ceil(num_train / batch_size)
-    if steps is not None:
-        epochs = math.ceil(steps / steps_per_epoch)
-    total_steps = steps or epochs * steps_per_epoch
+    plan = minibatch_plan(data, epochs=epochs, steps=steps, batch_size=batch_size, seed=seed)
 
     history = History(label=label)
     start = time.perf_counter()
-    bar = tqdm(total=total_steps, desc=label or "training", leave=False,
+    bar = tqdm(total=plan.total_steps, desc=label or "training", leave=False,
                disable=not show_progress(progress))
     model.train()
-    for epoch in range(epochs):
-        order = torch.randperm(num_train, generator=generator).to(data.device) if batch_size < num_train else None
+    for batches in plan:
         epoch_losses = []
-        for first in range(0, num_train, batch_size):
-            if len(history.loss) == total_steps:
-                break
-            batch = order[first:first + batch_size] if order is not None else slice(None)
+        for batch in batches:
             outputs, targets = model(data.x_train[batch]), data.y_train[batch]
             if not history.loss:
                 _check_outputs(outputs, data)
@@ -155,6 +145,45 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, 
     if history.stop_reason and verbose:
         print(f"{label or 'Training'} stopped early: {history.stop_reason}.")
     return history
+
+
+@dataclass
+class MinibatchPlan:
+    """Which samples each step of a run takes: iterating gives, epoch by epoch, the list of its batches.
+
+    A batch is a tensor of indices into the training set, or ``slice(None)`` for the whole set. The order
+    is reshuffled every epoch from the seed, so that every run with the same seed sees the same batches.
+    """
+
+    num_train: int
+    batch_size: int
+    epochs: int
+    total_steps: int
+    seed: int
+    device: torch.device
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(self.seed)
+        left = self.total_steps
+        for _ in range(self.epochs):
+            if self.batch_size < self.num_train:
+                order = torch.randperm(self.num_train, generator=generator).to(self.device)
+                batches = [order[first:first + self.batch_size] for first in range(0, self.num_train, self.batch_size)]
+            else:
+                batches = [slice(None)]
+            yield batches[:left]
+            left -= len(batches[:left])
+
+
+def minibatch_plan(data: Dataset, *, epochs: int = 1, steps: int | None = None, batch_size: int | None = None,
+                   seed: int = 0) -> MinibatchPlan:
+    """The batches of a run of ``epochs`` epochs, or of ``steps`` steps, as :func:`train` takes them."""
+    num_train = len(data.x_train)
+    batch_size = min(batch_size or num_train, num_train)
+    steps_per_epoch = math.ceil(num_train / batch_size)
+    if steps is not None:
+        epochs = math.ceil(steps / steps_per_epoch)
+    return MinibatchPlan(num_train, batch_size, epochs, steps or epochs * steps_per_epoch, seed, data.device)
 
 
 @torch.no_grad()
@@ -221,13 +250,17 @@ class Sweep:
 
 def sweep(make_model: Callable[[], nn.Module], data: Dataset, lrs: Sequence[float], *,
           optimizer: Callable[..., torch.optim.Optimizer] = torch.optim.SGD, seeds: Sequence[int] = (0,),
-          progress: bool | None = None, **train_kwargs) -> Sweep:
+          stacked: bool = False, progress: bool | None = None, **train_kwargs) -> Sweep:
     """Train a fresh ``make_model()`` at every rate in ``lrs`` for every seed.
 
     ``optimizer`` is called as ``optimizer(model.parameters(), lr=lr)``; pass a
     ``functools.partial`` to fix its other settings. The seed sets both the
     initial weights and the minibatch order, so two rates with the same seed
     start from the same weights. Other keyword arguments go to :func:`train`.
+
+    ``stacked=True`` trains all the rates of a seed at once, in one batched computation
+    (:mod:`lrcourse.stacked`), with the same results up to rounding; it needs a model and
+    optimizer that :func:`lrcourse.stacked.can_stack` accepts, and raises a ValueError otherwise.
     """
     lrs = np.asarray(lrs, dtype=float)
     if lrs.ndim != 1 or len(lrs) == 0:
@@ -241,6 +274,10 @@ def sweep(make_model: Callable[[], nn.Module], data: Dataset, lrs: Sequence[floa
     bar = tqdm(total=len(seeds) * len(lrs), desc="sweep", disable=not show_progress(progress))
     histories = []
     for seed in seeds:
+        if stacked:
+            histories.append(_stacked_row(make_model, data, lrs, optimizer, seed, train_kwargs))
+            bar.update(len(lrs))
+            continue
         row = []
         for lr in lrs:
             torch.manual_seed(seed)
@@ -257,6 +294,17 @@ def sweep(make_model: Callable[[], nn.Module], data: Dataset, lrs: Sequence[floa
         print(f"{diverged.sum()} of {diverged.size} runs diverged; "
               f"the smallest rate that diverged was {lrs[diverged.any(axis=0)].min():.3g}.")
     return result
+
+
+def _stacked_row(make_model, data, lrs, optimizer, seed, train_kwargs) -> list[History]:
+    from .stacked import can_stack, train_stacked  # it builds on this module
+
+    torch.manual_seed(seed)
+    model = make_model().to(data.device)
+    if not can_stack(model, optimizer, train_kwargs):
+        raise ValueError("stacked=True needs a model of plain layers (no normalization or dropout), one of the "
+                         "optimizers SGD, Adam, AdamW, Adagrad or RMSprop, and no scheduler")
+    return train_stacked(model, data, optimizer, list(lrs), seed=seed, **train_kwargs)
 
 
 def _default_loss(data: Dataset) -> Callable:
