@@ -1,0 +1,58 @@
+"""lrcourse.diagnose: each finding on a loss curve made to have it, and on a real run."""
+
+import numpy as np
+import pytest
+import torch
+
+from lrcourse import data, models, training
+from lrcourse.diagnose import diagnose, report
+from lrcourse.training import History
+
+STEPS = np.arange(300)
+NOISE = np.random.default_rng(0).standard_normal(300)
+CURVES = {
+    "healthy": 2 * np.exp(-STEPS / 40) + 0.1 + 0.005 * NOISE,
+    "too slow": 2 - 1.5 * STEPS / 300 + 0.005 * NOISE,
+    "plateau": 2.3 + 0.01 * NOISE,
+    "diverged": np.concatenate([2 * np.exp(-STEPS[:150] / 30) + 0.2, 0.2 * np.exp((STEPS[150:] - 150) / 30)]),
+    "oscillating": 1.0 + 0.5 * (-1) ** STEPS * (1 + 0.1 * NOISE),
+    "noisy": 2 * np.exp(-STEPS / 40) + 0.5 + np.abs(NOISE),
+}
+
+
+@pytest.mark.parametrize("name", list(CURVES))
+def test_each_finding_on_a_curve_made_to_have_it(name):
+    history = History(loss=list(CURVES[name]), train_loss=[1.0, 0.8, 0.6], test_loss=[1.0, 0.9, 0.85])
+    assert [finding.name for finding in diagnose(history)] == [name]
+
+
+def test_overfitting_is_read_from_the_epochs():
+    history = History(loss=list(CURVES["healthy"]), train_loss=[1, 0.5, 0.3, 0.2, 0.1],
+                      test_loss=[1, 0.6, 0.5, 0.6, 0.8])
+    (finding,) = diagnose(history)
+    assert finding.name == "overfitting" and "after epoch 3" in finding.evidence
+
+
+def test_a_stopped_run_is_diverged_and_nothing_else():
+    history = History(loss=list(CURVES["plateau"]), stop_reason="the training loss became nan at step 300")
+    assert [str(finding) for finding in diagnose(history)] == [
+        "diverged: the training loss became nan at step 300. Try: a learning rate 3 to 10 times smaller, or a warmup."]
+
+
+def test_real_runs_too_fast_and_fine():
+    cancer = data.load("breast_cancer", device="cpu")
+    findings = {}
+    for lr in (1e4, 0.1):
+        torch.manual_seed(0)
+        model = models.linear(cancer.num_features, 2)
+        history = training.train(model, cancer, torch.optim.SGD(model.parameters(), lr=lr), epochs=20, batch_size=32,
+                                 progress=False, verbose=False)
+        findings[lr] = [finding.name for finding in diagnose(history)]
+    assert findings[1e4][0] in ("diverged", "oscillating", "noisy")
+    assert findings[0.1] == ["healthy"]
+
+
+def test_too_short_a_history_is_refused_and_the_report_is_text():
+    with pytest.raises(ValueError, match="at least 40"):
+        diagnose(History(loss=[1.0] * 10))
+    assert report(History(loss=list(CURVES["plateau"]))).startswith("- plateau: ")
