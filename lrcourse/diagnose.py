@@ -40,14 +40,12 @@ def diagnose(history: History, window: int = 20) -> list[Finding]:
         return [diverged]  # what follows a blow-up says nothing more about the learning rate
     # a loss that swings from step to step neither stalls nor is merely noisy: the rate is too large
     # a loss that has not fallen has no fall to be noisy or slow against: a plateau is reported alone
-    if _oscillating(history, losses, window):
-        checks = (_oscillating,)
-    elif _plateau(history, losses, window):
-        checks = (_plateau,)
-    else:
-        checks = (_too_slow, _noisy)
-    findings = [check(history, losses, window) for check in (*checks, _overfitting)]
-    findings = [finding for finding in findings if finding is not None]
+    found = [_oscillating(history, losses, window)]
+    if found[0] is None:
+        found = [_plateau(history, losses, window)]
+    if found[0] is None:
+        found = [_too_slow(history, losses, window), _noisy(history, losses, window)]
+    findings = [finding for finding in (*found, _overfitting(history, losses, window)) if finding is not None]
     if findings:
         return findings
     return [Finding("healthy", f"the loss fell from {losses[:window].mean():.3g} to {losses[-window:].mean():.3g} "

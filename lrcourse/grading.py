@@ -22,8 +22,8 @@ docstring's first line names it in the feedback and its assertion message says
 what went wrong, in words a student can act on; assertions are not rewritten,
 so expected values appear only where a message puts them.
 
-Run as ``python -m lrcourse.grading SUITE ANSWER_PICKLE REPORT_JSON`` it grades once in
-that process; run with ``--serve`` it is the clean process that forks one child per suite.
+Run as ``python -m lrcourse.grading --serve`` it is the clean process that forks one child
+per suite.
 """
 
 import contextlib
@@ -287,7 +287,7 @@ def _run_forked(request: dict):
         os._exit(status)
 
 
-def main(argv: list[str], check_seconds: float = CHECK_SECONDS) -> int:
+def main(argv: list[str], check_seconds: float) -> int:
     from hypothesis import HealthCheck, Phase, settings
 
     suite, answer_file, report_file = argv
@@ -313,5 +313,5 @@ def main(argv: list[str], check_seconds: float = CHECK_SECONDS) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(serve() if sys.argv[1:] == ["--serve"] else main(sys.argv[1:]))
+if __name__ == "__main__" and sys.argv[1:] == ["--serve"]:
+    serve()

@@ -67,7 +67,7 @@ def train_stacked(model: nn.Module, data: Dataset, optimizer: Callable[..., torc
 
     stepper = optimizer(list(weights.values()), lr=1.0)
     rates = torch.tensor(lrs, dtype=torch.float32, device=data.device)
-    alive = torch.ones(count, dtype=torch.bool, device=data.device)
+    alive = np.ones(count, dtype=bool)
     histories = [History(label=f"lr={lr:.3g}") for lr in lrs]
     start = time.perf_counter()
     for batches in minibatch_plan(data, epochs=epochs, steps=steps, batch_size=batch_size, seed=seed):
@@ -76,22 +76,24 @@ def train_stacked(model: nn.Module, data: Dataset, optimizer: Callable[..., torc
             targets = data.y_train[batch]
             losses, outputs = loss_and_outputs(data.x_train[batch], targets)
             values = losses.detach().cpu().numpy()
-            for k in np.flatnonzero(alive.cpu().numpy() & ~np.isfinite(values)):
+            finite = np.isfinite(values)
+            for k in np.flatnonzero(alive & ~finite):
                 histories[k].stop_reason = f"the training loss became {values[k]} at step {len(histories[k].loss)}"
-            alive &= torch.from_numpy(np.isfinite(values)).to(data.device)
+            alive &= finite
             if not alive.any():
                 break
+            on_device = torch.from_numpy(alive).to(data.device)
             stepper.zero_grad(set_to_none=True)
-            torch.where(alive, losses, torch.zeros_like(losses)).sum().backward()
+            torch.where(on_device, losses, torch.zeros_like(losses)).sum().backward()
             before = [weight.detach().clone() for weight in weights.values()]
             stepper.step()
             with torch.no_grad():
-                scale = torch.where(alive, rates, torch.zeros_like(rates))
+                scale = torch.where(on_device, rates, torch.zeros_like(rates))
                 for weight, old in zip(weights.values(), before):
                     weight.copy_(old + scale.view(-1, *[1] * (weight.ndim - 1)) * (weight - old))
             correct = (outputs.argmax(dim=-1) == targets).float().flatten(1).mean(dim=1).cpu().numpy() \
                 if data.is_classification else None
-            for k in np.flatnonzero(alive.cpu().numpy()):
+            for k in np.flatnonzero(alive):
                 history = histories[k]
                 history.loss.append(float(values[k]))
                 history.lr.append(float(lrs[k]))
@@ -99,7 +101,7 @@ def train_stacked(model: nn.Module, data: Dataset, optimizer: Callable[..., torc
                 if correct is not None:
                     history.accuracy.append(float(correct[k]))
         test_losses, test_accuracies = _evaluate_stacked(model, weights, data, losses_of)
-        for k in np.flatnonzero(alive.cpu().numpy()):
+        for k in np.flatnonzero(alive):
             histories[k].train_loss.append(float(np.mean(epoch_losses[k])))
             histories[k].test_loss.append(float(test_losses[k]))
             if data.is_classification:

@@ -92,9 +92,6 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, 
     except ``ReduceLROnPlateau``, which is stepped once an epoch with the epoch's
     mean training loss, the only loss it sees when it decides.
     """
-    for name, value in (("epochs", epochs), ("steps", steps), ("batch_size", batch_size)):
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
     for group in optimizer.param_groups:
         check_lr(group["lr"], "the optimizer's lr")
     loss_fn = loss_fn or _default_loss(data)
@@ -168,16 +165,20 @@ class MinibatchPlan:
         for _ in range(self.epochs):
             if self.batch_size < self.num_train:
                 order = torch.randperm(self.num_train, generator=generator).to(self.device)
-                batches = [order[first:first + self.batch_size] for first in range(0, self.num_train, self.batch_size)]
+                batches = [order[first:first + self.batch_size]
+                           for first in range(0, self.num_train, self.batch_size)][:left]
             else:
-                batches = [slice(None)]
-            yield batches[:left]
-            left -= len(batches[:left])
+                batches = [slice(None)][:left]
+            yield batches
+            left -= len(batches)
 
 
 def minibatch_plan(data: Dataset, *, epochs: int = 1, steps: int | None = None, batch_size: int | None = None,
                    seed: int = 0) -> MinibatchPlan:
     """The batches of a run of ``epochs`` epochs, or of ``steps`` steps, as :func:`train` takes them."""
+    for name, value in (("epochs", epochs), ("steps", steps), ("batch_size", batch_size)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
     num_train = len(data.x_train)
     batch_size = min(batch_size or num_train, num_train)
     steps_per_epoch = math.ceil(num_train / batch_size)
@@ -228,10 +229,7 @@ class Sweep:
         """
         if not within >= 0:
             raise ValueError(f"within must be a fraction >= 0, got {within!r}")
-        median = np.median(self.final_losses(), axis=0)
-        best = int(np.argmin(np.where(np.isfinite(median), median, np.inf)))
-        if not np.isfinite(median[best]):
-            raise ValueError("no learning rate in this sweep trained without diverging on most seeds")
+        median, best = self._best()
         good = median <= median[best] + within * abs(median[best])
         low = high = best
         while low > 0 and good[low - 1]:
@@ -242,10 +240,14 @@ class Sweep:
 
     def best_lr(self) -> float:
         """The rate with the lowest median final loss over seeds."""
+        return float(self.lrs[self._best()[1]])
+
+    def _best(self) -> tuple[np.ndarray, int]:
+        """The median final loss of each rate, and the index of the lowest."""
         median = np.median(self.final_losses(), axis=0)
         if not np.isfinite(median).any():
             raise ValueError("no learning rate in this sweep trained without diverging on most seeds")
-        return float(self.lrs[np.argmin(median)])
+        return median, int(np.argmin(median))
 
 
 def sweep(make_model: Callable[[], nn.Module], data: Dataset, lrs: Sequence[float], *,

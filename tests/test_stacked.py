@@ -84,3 +84,8 @@ def test_a_stacked_sweep_that_cannot_be_is_an_error(digits):
     with pytest.raises(ValueError, match="stacked=True needs"):
         training.sweep(lambda: torch.nn.Sequential(torch.nn.Linear(64, 10), torch.nn.Dropout(0.5)), digits, [0.1],
                        stacked=True)
+
+
+def test_a_stacked_sweep_checks_its_budget_like_train(digits):
+    with pytest.raises(ValueError, match="epochs"):
+        training.sweep(lambda: models.linear(digits.num_features, 10), digits, [0.1], stacked=True, epochs=0)

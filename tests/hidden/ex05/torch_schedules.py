@@ -38,6 +38,3 @@ def first_difference(ours, theirs, rtol=1e-9, atol=1e-12):
 
 def describe(settings):
     return ", ".join(f"{name} = {value!r}" for name, value in settings.items())
-
-
-torch_rates(lambda sgd: torch.optim.lr_scheduler.StepLR(sgd, 1), 2, 0.1)  # any first-use cost, paid outside the checks

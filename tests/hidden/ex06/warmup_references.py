@@ -4,9 +4,6 @@ closed forms of the exercise.
 A scheduler needs an optimizer: here plain SGD on one parameter that has no gradient, so its steps change
 nothing. Each ``optimizer.step()`` comes before ``scheduler.step()``, as torch asks, so torch has nothing to warn
 about; warnings are silenced all the same, since one on stderr would score the whole grade cell 0.
-
-The first ``optimizer.step()`` in a process imports torch._dynamo (about a second) unless something has already:
-this module takes one such step when it is imported, outside the time limit of every check.
 """
 
 import warnings
@@ -81,6 +78,3 @@ def first_difference(ours, theirs, rtol=1e-9, atol=1e-12):
 
 def describe(settings):
     return ", ".join(f"{name} = {value!r}" for name, value in settings.items())
-
-
-torch_rates(lambda optimizer: LinearLR(optimizer), 2, 0.1)  # the first optimizer step's cost, paid outside the checks
