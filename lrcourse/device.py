@@ -1,6 +1,7 @@
-"""Which device the course runs on: CUDA, then Apple's MPS, then the CPU.
+"""Which device the course runs on (CUDA, then Apple's MPS, then the CPU), and how big its experiments are.
 
-Set ``LRCOURSE_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) to override the choice.
+Set ``LRCOURSE_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) to override the choice of device, and
+``LRCOURSE_SIZE`` (``small`` or ``large``) to override the choice of configuration.
 """
 
 import os
@@ -20,6 +21,17 @@ def pick_device() -> torch.device:
     return torch.device("cpu")
 
 
+def large_configuration(device: torch.device) -> bool:
+    """Whether the chapters run their larger experiments (more seeds, epochs, wider models): the one setting
+    behind which every chapter scales up. ``LRCOURSE_SIZE=large`` or ``small`` decides; by default, large on
+    a CUDA GPU and small elsewhere, where the small ones keep each chapter within 90 s on two CPU cores.
+    """
+    size = os.environ.get("LRCOURSE_SIZE", "").strip().lower()
+    if size not in ("", "small", "large"):
+        raise ValueError(f"LRCOURSE_SIZE must be 'small' or 'large', got {size!r}")
+    return size == "large" if size else device.type == "cuda"
+
+
 def describe(device: torch.device) -> str:
     """One line saying what ``device`` is, for the top of each chapter."""
     if device.type == "cuda":
@@ -29,4 +41,5 @@ def describe(device: torch.device) -> str:
     else:
         threads = torch.get_num_threads()
         name = f"CPU, {threads} thread{'s' if threads > 1 else ''}"
-    return f"Running on {device} ({name}), torch {torch.__version__}"
+    size = "large" if large_configuration(device) else "small"
+    return f"Running on {device} ({name}), torch {torch.__version__}, {size} configuration"

@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from .data import Dataset
-from .training import History, minibatch_plan
+from .training import History, bfloat16_autocast, minibatch_plan
 
 # Optimizers whose step is the learning rate times a rate-free quantity (see the module's docstring).
 RATE_LINEAR_OPTIMIZERS = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.Adagrad,
@@ -45,12 +45,12 @@ def can_stack(model: nn.Module, optimizer: Callable, train_kwargs: dict) -> bool
                              if isinstance(layer, nn.Conv2d))
     return (isinstance(factory, type) and issubclass(factory, RATE_LINEAR_OPTIMIZERS) and plain_convolutions
             and all(type(layer) in STACKABLE_LAYERS for layer in model.modules())
-            and not set(train_kwargs) - {"epochs", "steps", "batch_size", "loss_fn"})
+            and not set(train_kwargs) - {"epochs", "steps", "batch_size", "loss_fn", "autocast"})
 
 
 def train_stacked(model: nn.Module, data: Dataset, optimizer: Callable[..., torch.optim.Optimizer],
                   lrs: Sequence[float], *, epochs: int = 1, steps: int | None = None, batch_size: int | None = None,
-                  seed: int = 0, loss_fn: Callable | None = None) -> list[History]:
+                  seed: int = 0, loss_fn: Callable | None = None, autocast: bool = False) -> list[History]:
     """Train a copy of ``model`` at each rate of ``lrs``, all at once; one :class:`History` per rate.
 
     Each copy starts from ``model``'s weights and sees the minibatches of ``seed``, exactly as
@@ -60,49 +60,41 @@ def train_stacked(model: nn.Module, data: Dataset, optimizer: Callable[..., torc
     losses_of = _losses_of_copies(data, loss_fn)
     count = len(lrs)
     weights, _ = torch.func.stack_module_state([model] * count)
-
-    def loss_and_outputs(inputs, targets):
-        outputs = stacked_forward(model, weights, inputs)
-        return losses_of(outputs, targets), outputs
-
-    stepper = optimizer(list(weights.values()), lr=1.0)
-    rates = torch.tensor(lrs, dtype=torch.float32, device=data.device)
-    alive = np.ones(count, dtype=bool)
+    params = list(weights.values())
+    stepper = optimizer(params, lr=1.0)
+    rates = torch.tensor(lrs, dtype=params[0].dtype, device=data.device)
+    alive = torch.ones(count, dtype=torch.bool, device=data.device)
+    before = [torch.empty_like(param) for param in params]
     histories = [History(label=f"lr={lr:.3g}") for lr in lrs]
     start = time.perf_counter()
     for batches in minibatch_plan(data, epochs=epochs, steps=steps, batch_size=batch_size, seed=seed):
-        epoch_losses = [[] for _ in range(count)]
+        # Everything recorded stays on the device until the epoch ends: no round trip to the host per step.
+        records = {"loss": [], "alive": [], "accuracy": []}
         for batch in batches:
             targets = data.y_train[batch]
-            losses, outputs = loss_and_outputs(data.x_train[batch], targets)
-            values = losses.detach().cpu().numpy()
-            finite = np.isfinite(values)
-            for k in np.flatnonzero(alive & ~finite):
-                histories[k].stop_reason = f"the training loss became {values[k]} at step {len(histories[k].loss)}"
-            alive &= finite
-            if not alive.any():
-                break
-            on_device = torch.from_numpy(alive).to(data.device)
+            with bfloat16_autocast(data.device, autocast):
+                outputs = stacked_forward(model, weights, data.x_train[batch])
+                losses = losses_of(outputs, targets).float()
+            alive = alive & torch.isfinite(losses.detach())  # a copy stops at its first non-finite loss
             stepper.zero_grad(set_to_none=True)
-            torch.where(on_device, losses, torch.zeros_like(losses)).sum().backward()
-            before = [weight.detach().clone() for weight in weights.values()]
-            stepper.step()
+            torch.where(alive, losses, 0.0).sum().backward()
             with torch.no_grad():
-                scale = torch.where(on_device, rates, torch.zeros_like(rates))
-                for weight, old in zip(weights.values(), before):
-                    weight.copy_(old + scale.view(-1, *[1] * (weight.ndim - 1)) * (weight - old))
-            correct = (outputs.argmax(dim=-1) == targets).float().flatten(1).mean(dim=1).cpu().numpy() \
-                if data.is_classification else None
-            for k in np.flatnonzero(alive):
-                history = histories[k]
-                history.loss.append(float(values[k]))
-                history.lr.append(float(lrs[k]))
-                epoch_losses[k].append(float(values[k]))
-                if correct is not None:
-                    history.accuracy.append(float(correct[k]))
+                torch._foreach_copy_(before, params)
+                stepper.step()
+                # p <- p_step + (1 - lr_k) (p_old - p_step) = p_old + lr_k (p_step - p_old); a stopped copy keeps p_old
+                keep = 1.0 - torch.where(alive, rates, 0.0)
+                torch._foreach_lerp_(params, before, [keep.view(-1, *[1] * (p.ndim - 1)) for p in params])
+            records["loss"].append(losses.detach())
+            records["alive"].append(alive)
+            if data.is_classification:
+                records["accuracy"].append((outputs.argmax(dim=-1) == targets).float().flatten(1).mean(dim=1))
+        _record_epoch(histories, lrs, {name: torch.stack(values).cpu().numpy() for name, values in records.items()
+                                       if values})
+        running = [k for k, history in enumerate(histories) if not history.diverged]
+        if not running:
+            break
         test_losses, test_accuracies = _evaluate_stacked(model, weights, data, losses_of)
-        for k in np.flatnonzero(alive):
-            histories[k].train_loss.append(float(np.mean(epoch_losses[k])))
+        for k in running:
             histories[k].test_loss.append(float(test_losses[k]))
             if data.is_classification:
                 histories[k].test_accuracy.append(float(test_accuracies[k]))
@@ -110,6 +102,24 @@ def train_stacked(model: nn.Module, data: Dataset, optimizer: Callable[..., torc
     for history in histories:
         history.seconds = seconds
     return histories
+
+
+def _record_epoch(histories: list[History], lrs: Sequence[float], records: dict[str, np.ndarray]):
+    """Append one epoch's per-step records, arrays of shape (steps, copies), to the histories of the running copies."""
+    for k, history in enumerate(histories):
+        if history.diverged:
+            continue
+        steps = int(records["alive"][:, k].sum())  # a copy runs until its first non-finite loss, then stops
+        losses = records["loss"][:steps, k]
+        history.loss.extend(losses.tolist())
+        history.lr.extend([float(lrs[k])] * steps)
+        if "accuracy" in records:
+            history.accuracy.extend(records["accuracy"][:steps, k].tolist())
+        if steps < len(records["alive"]):
+            history.stop_reason = (f"the training loss became {records['loss'][steps, k]} "
+                                   f"at step {len(history.loss)}")
+        else:
+            history.train_loss.append(float(np.mean(losses)))
 
 
 def _losses_of_copies(data: Dataset, loss_fn: Callable | None) -> Callable:
@@ -122,10 +132,11 @@ def _losses_of_copies(data: Dataset, loss_fn: Callable | None) -> Callable:
         return lambda outputs, targets: torch.stack([loss_fn(output, targets) for output in outputs])
     if data.is_classification:
         def cross_entropy(outputs, targets):
-            count = len(outputs)
-            each = F.cross_entropy(outputs.reshape(-1, outputs.shape[-1]), targets.flatten().repeat(count),
-                                   reduction="none")
-            return each.view(count, -1).mean(dim=1)
+            # classes second and copies last, (batch, classes, ..., copies): one call for all copies, and the
+            # fastest layout for cross_entropy on a CPU (4x faster here than copies first)
+            each = F.cross_entropy(outputs.movedim(0, -1).movedim(-2, 1),
+                                   targets.unsqueeze(-1).expand(*targets.shape, len(outputs)), reduction="none")
+            return each.flatten(0, -2).mean(dim=0)
         return cross_entropy
     return lambda outputs, targets: (outputs.reshape(len(outputs), *targets.shape) - targets).pow(2).flatten(1).mean(1)
 
@@ -153,10 +164,12 @@ def _forward(module: nn.Module, weights: dict, prefix: str, h: torch.Tensor, sta
             h, stacked = _forward(child, weights, f"{prefix}{name}.", h, stacked)
         return h, stacked
     if isinstance(module, nn.Linear):
-        h = torch.matmul(h, weights[prefix + "weight"].transpose(1, 2))  # (batch, in) broadcasts over copies
-        if module.bias is not None:
-            h = h + weights[prefix + "bias"].unsqueeze(1)
-        return h, True
+        weight, bias = weights[prefix + "weight"], weights.get(prefix + "bias")
+        x = h if stacked else h.expand(len(weight), *h.shape)  # the copies share their first input
+        rows = x.flatten(1, -2)  # (copies, rows, in): one batched matrix product, the bias added in the same call
+        out = (torch.bmm(rows, weight.transpose(1, 2)) if bias is None
+               else torch.baddbmm(bias.unsqueeze(1), rows, weight.transpose(1, 2)))
+        return out.view(*x.shape[:-1], -1), True
     if isinstance(module, nn.Conv2d):
         weight, bias = weights[prefix + "weight"], weights.get(prefix + "bias")
         count, channels_out = weight.shape[:2]

@@ -40,3 +40,16 @@ def test_the_transformer_maps_tokens_to_one_distribution_per_position():
     assert logits.shape == (3, 5, 7)
     with pytest.raises(ValueError, match="multiple of heads"):
         models.Transformer(7, 5, width=10, heads=4)
+
+
+@pytest.mark.parametrize("size, kind, large", [("", "cuda", True), ("", "cpu", False), ("large", "cpu", True),
+                                               ("small", "cuda", False), (" Large ", "cpu", True)])
+def test_one_setting_chooses_the_chapters_configuration(monkeypatch, size, kind, large):
+    monkeypatch.setenv("LRCOURSE_SIZE", size)
+    assert device.large_configuration(torch.device(kind)) is large
+
+
+def test_a_misspelt_size_is_an_error(monkeypatch):
+    monkeypatch.setenv("LRCOURSE_SIZE", "huge")
+    with pytest.raises(ValueError, match="LRCOURSE_SIZE must be 'small' or 'large'"):
+        device.large_configuration(torch.device("cpu"))

@@ -216,3 +216,51 @@ def test_good_rates_are_the_unbroken_band_around_the_best():
         result.good_lrs(within=-0.1)
     with pytest.raises(ValueError, match="no learning rate"):
         fake([[math.inf, math.inf]]).good_lrs()
+
+
+@pytest.fixture
+def host_reads(monkeypatch):
+    """Counts the reads of a tensor's value by the host (``.item()``, ``.cpu()``, ``.tolist()``): on a GPU each
+    one waits for the device to finish."""
+    count = {"reads": 0}
+    for name in ("item", "cpu", "tolist"):
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _original=original, **kwargs):
+            count["reads"] += 1
+            return _original(self, *args, **kwargs)
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    return count
+
+
+@pytest.mark.parametrize("stacked", [False, True])
+def test_the_training_loops_read_the_device_once_an_epoch_not_every_step(cancer, host_reads, stacked):
+    lrs = [0.01, 0.1]
+    result = training.sweep(lambda: models.mlp(cancer.num_features, 2, hidden=(8,)), cancer, lrs, epochs=2,
+                            batch_size=8, stacked=stacked)
+    steps = len(result.histories[0][0].loss)
+    assert steps == 2 * 57
+    assert host_reads["reads"] <= 2 * 8 * len(lrs), f"{host_reads['reads']} reads for {steps} steps"
+
+
+def test_autocast_trains_in_bfloat16_close_to_float32(cancer):
+    def run(autocast, stacked):
+        return training.sweep(lambda: models.mlp(cancer.num_features, 2, hidden=(16,)), cancer, [0.05, 0.2],
+                              epochs=3, batch_size=32, autocast=autocast, stacked=stacked).histories[0]
+
+    exact = run(False, False)
+    for stacked in (False, True):
+        for reference, history in zip(exact, run(True, stacked)):
+            assert not np.allclose(history.loss, reference.loss, rtol=1e-6, atol=0)  # bfloat16 did run
+            assert np.allclose(history.loss, reference.loss, rtol=0.05, atol=0.01)
+            assert abs(history.test_accuracy[-1] - reference.test_accuracy[-1]) <= 0.02
+
+
+def test_a_sweep_stacks_whatever_it_can_and_runs_the_rest_one_rate_at_a_time(cancer):
+    settings = {"make_model": lambda: models.mlp(cancer.num_features, 2, hidden=(8,)), "data": cancer,
+                "lrs": [0.01, 0.1], "epochs": 2, "batch_size": 64}
+    default, stacked = training.sweep(**settings), training.sweep(stacked=True, **settings)
+    assert [h.loss for h in default.histories[0]] == [h.loss for h in stacked.histories[0]]
+    with_scheduler = training.sweep(scheduler=functools.partial(torch.optim.lr_scheduler.StepLR, step_size=5),
+                                    **settings)
+    assert with_scheduler.histories[0][1].lr[:6] == [0.1] * 5 + [pytest.approx(0.01)]
