@@ -21,7 +21,8 @@ SOLUTIONS = Path(__file__).resolve().parent / "solutions"
 c.CourseDirectory.db_assignments = [{"name": folder.name} for folder in sorted(SOLUTIONS.iterdir()) if folder.is_dir()]
 
 # A cell may run this long before nbgrader interrupts it; the grader's own limit for a hidden suite
-# (lrcourse.grading.SUITE_SECONDS, 40 s) is below it, so the grader always gets to report.
+# (lrcourse.grading.SUITE_SECONDS, 40 s) is below it, so the grader always gets to report. Class grading
+# (lrcourse.sandbox) passes these same limits and its confined kernel on the command line.
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 

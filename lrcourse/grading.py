@@ -30,8 +30,10 @@ import contextlib
 import json
 import os
 import resource
+import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import sysconfig
@@ -43,34 +45,80 @@ from pathlib import Path
 import cloudpickle
 import pytest
 
+from lrcourse import landlock
+
 SUITES = Path(os.environ.get("LRCOURSE_HIDDEN_TESTS", Path(__file__).resolve().parents[1] / "tests" / "hidden"))
 CHECK_SECONDS = 2.0
 SUITE_SECONDS = 40.0
 MEMORY_MB = 2048
+GRADER_SOCKET = "LRCOURSE_GRADER_SOCKET"  # environment variable: the Unix socket of a grader outside the kernel
+ANSWER_BYTES = 64 * 2**20  # the largest pickled answer a grader takes
 
 
 def grade(answer, suite: str, points: float, *, check_seconds: float = CHECK_SECONDS,
           suite_seconds: float = SUITE_SECONDS, memory_mb: int = MEMORY_MB) -> float:
-    """Run hidden suite ``suite`` ("<assignment>/<item>") on ``answer``; print feedback; return points earned."""
+    """Run hidden suite ``suite`` ("<assignment>/<item>") on ``answer``; print feedback; return points earned.
+
+    Where the environment names a grader's socket (:data:`GRADER_SOCKET`, set by :mod:`lrcourse.sandbox` for
+    a confined kernel), the suite runs there, under that grader's limits, and the grader keeps the score.
+    """
     assignment, _, title = suite.partition("/")
+    try:
+        payload = _pickle_by_value(answer)
+    except Exception as error:  # anything unpicklable: tell the student, score 0
+        return _report(title, points, [], f"the grader could not take your answer ({type(error).__name__}: "
+                                          f"{error}). Define it at the top level of a cell.")
+    if os.environ.get(GRADER_SOCKET):
+        return _report(title, points, *_ask_grader(os.environ[GRADER_SOCKET], suite, payload))
     path = SUITES / assignment / f"test_{title}.py"
     if not path.is_file():
         raise FileNotFoundError(f"no hidden suite {suite!r}: {path} does not exist")
     with tempfile.TemporaryDirectory(prefix="lrcourse-grading-") as workdir:
         workdir = Path(workdir)
-        try:
-            (workdir / "answer.pkl").write_bytes(_pickle_by_value(answer))
-        except Exception as error:  # anything unpicklable: tell the student, score 0
-            return _report(title, points, [], f"the grader could not take your answer ({type(error).__name__}: "
-                                                f"{error}). Define it at the top level of a cell.")
-        if not _SUITE_RUNNER.run(path, workdir, check_seconds, suite_seconds, memory_mb):
-            return _report(title, points, [], f"the checks did not finish within {suite_seconds:g} s. "
-                                              "Look for a loop that never ends.")
-        report = workdir / "report.json"
-        if not report.is_file():
-            return _report(title, points, [], "the checks crashed before they could finish "
-                                              f"(at most {memory_mb} MB of memory is allowed).")
-        return _report(title, points, json.loads(report.read_text()))
+        (workdir / "answer.pkl").write_bytes(payload)
+        in_time = _SUITE_RUNNER.run(path, workdir, check_seconds, suite_seconds, memory_mb)
+        return _report(title, points, *_outcome(workdir, in_time, suite_seconds, memory_mb))
+
+
+def earned(points: float, passed: int, checks: int) -> float:
+    """The points a graded item earns for passing ``passed`` of its ``checks`` checks."""
+    return round(points * passed / checks, 2) if checks else 0.0
+
+
+def _outcome(workdir: Path, in_time: bool, suite_seconds: float, memory_mb: int) -> tuple[list[dict], str | None]:
+    """The checks a suite's run in ``workdir`` reported, or why it reported none."""
+    if not in_time:
+        return [], f"the checks did not finish within {suite_seconds:g} s. Look for a loop that never ends."
+    try:
+        checks = json.loads((workdir / "report.json").read_text())
+        return [{"name": str(c["name"]), "passed": c["passed"] is True, "message": str(c["message"])}
+                for c in checks], None
+    except (OSError, ValueError, TypeError, KeyError):
+        return [], f"the checks crashed before they could finish (at most {memory_mb} MB of memory is allowed)."
+
+
+def _ask_grader(socket_path: str, suite: str, payload: bytes) -> tuple[list[dict], str | None]:
+    """Have the grader listening at ``socket_path`` run ``suite`` on the pickled answer: (checks, problem)."""
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.connect(socket_path)
+            connection.sendall(json.dumps({"suite": suite}).encode() + b"\n" + payload)
+            connection.shutdown(socket.SHUT_WR)
+            reply = json.loads(_read_all(connection, ANSWER_BYTES))
+        return reply["checks"], reply["problem"]
+    except (OSError, ValueError, KeyError) as error:
+        return [], f"the grader could not be reached ({type(error).__name__}). Please tell your instructor."
+
+
+def _read_all(connection: socket.socket, limit: int) -> bytes:
+    """Everything ``connection`` sends until it shuts its end; ValueError past ``limit`` bytes."""
+    chunks, size = [], 0
+    while chunk := connection.recv(2**20):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            raise ValueError(f"more than {limit} bytes")
+    return b"".join(chunks)
 
 
 class _SuiteRunner:
@@ -169,17 +217,17 @@ def _report(title: str, points: float, checks: list[dict], problem: str | None =
         print(f"{title}: 0 of {points:g} points: {problem}")
         return 0.0
     passed = sum(check["passed"] for check in checks)
-    earned = round(points * passed / len(checks), 2)
-    print(f"{title}: {passed} of {len(checks)} checks passed, {earned:g} of {points:g} points")
+    score = earned(points, passed, len(checks))
+    print(f"{title}: {passed} of {len(checks)} checks passed, {score:g} of {points:g} points")
     reasons = {check["message"] for check in checks if not check["passed"]}
     if passed == 0 and len(reasons) == 1:
         print(f"  every check failed the same way: {reasons.pop()}")
-        return earned
+        return score
     for check in checks:
         print(f"  {'PASS' if check['passed'] else 'FAIL'}  {check['name']}")
         if not check["passed"]:
             print(f"        {check['message']}")
-    return earned
+    return score
 
 
 def _grading_env() -> dict:
@@ -247,10 +295,19 @@ class _Checks:
         return f"your code raised {type(error).__name__}: {error}"
 
 
-def _answer_plugin(answer) -> types.ModuleType:
-    """A plugin module whose one fixture, ``answer``, is what every check receives."""
+def _answer_plugin(answer_file: str) -> types.ModuleType:
+    """A plugin module whose one fixture, ``answer``, is what every check receives.
+
+    The answer is unpickled by the first check, not before: unpickling runs the student's code, which must
+    not run before the suite is loaded and the process confined.
+    """
     plugin = types.ModuleType("lrcourse_answer")
-    plugin.answer = pytest.fixture(name="answer", scope="session")(lambda: answer)
+
+    def answer():
+        with open(answer_file, "rb") as file:
+            return cloudpickle.load(file)
+
+    plugin.answer = pytest.fixture(name="answer", scope="session")(answer)
     return plugin
 
 
@@ -272,6 +329,63 @@ def serve():
         print(os.waitpid(pid, 0)[1], flush=True)
 
 
+def serve_socket(socket_path: str, ledger: str, assignment: str, suite_seconds: float):
+    """A grader for one confined kernel: runs the suites it asks for and records every score in ``ledger``.
+
+    Runs outside the kernel, so what the kernel does to itself cannot change a score: each request (a
+    suite of ``assignment`` and a pickled answer, over the Unix socket) runs in a child forked from here,
+    under this grader's limits, confined after the suite is loaded so that the answer can neither read the
+    hidden suites nor write outside the child's scratch folder. The ledger (JSON lines: item, checks
+    passed, checks) is what :mod:`lrcourse.sandbox` writes into the gradebook.
+    """
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)  # before the heavy imports: a kernel that comes early waits in the backlog
+    listener.listen()
+    import hypothesis  # noqa: F401 (imported here once, for every child)
+    if any("torch" in suite.read_text() for suite in (SUITES / assignment).glob("*.py")):
+        import torch  # noqa: F401 (3 s of CPU: only for the assignments that use it)
+        import torch._dynamo  # noqa: F401
+
+    while True:
+        connection, _ = listener.accept()
+        with connection, tempfile.TemporaryDirectory(prefix="lrcourse-suite-") as workdir:
+            connection.settimeout(30)
+            try:
+                header, _, payload = _read_all(connection, ANSWER_BYTES).partition(b"\n")
+                suite = json.loads(header)["suite"]
+                checks, problem = _run_request(suite, payload, Path(workdir), assignment, suite_seconds)
+                connection.sendall(json.dumps({"checks": checks, "problem": problem}).encode())
+            except (OSError, ValueError, KeyError, TypeError):
+                continue  # a malformed request or a kernel that went away: nothing to score
+            item = suite.partition("/")[2]
+            with open(ledger, "a") as file:
+                file.write(json.dumps({"item": item, "passed": sum(c["passed"] for c in checks),
+                                       "checks": len(checks)}) + "\n")
+
+
+def _run_request(suite: str, payload: bytes, workdir: Path, assignment: str,
+                 suite_seconds: float) -> tuple[list[dict], str | None]:
+    """Run the hidden suite ``suite`` on ``payload`` in a confined child; (checks, problem)."""
+    suite_assignment, _, item = str(suite).partition("/")
+    path = SUITES / assignment / f"test_{item}.py"
+    if suite_assignment != assignment or not re.fullmatch(r"[A-Za-z0-9_]+", item) or not path.is_file():
+        raise ValueError(f"no hidden suite {suite!r} for {assignment}")
+    (workdir / "answer.pkl").write_bytes(payload)
+    pid = os.fork()
+    if pid == 0:
+        _run_forked({"suite": str(path), "workdir": str(workdir), "check_seconds": CHECK_SECONDS,
+                     "memory_mb": MEMORY_MB, "confine": True})
+    deadline = time.monotonic() + suite_seconds
+    while not os.waitpid(pid, os.WNOHANG)[0] and time.monotonic() < deadline:
+        time.sleep(0.02)
+    in_time = time.monotonic() < deadline
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)  # on time or not, nothing the answer started outlives its suite
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)
+    return _outcome(workdir, in_time, suite_seconds, MEMORY_MB)
+
+
 def _run_forked(request: dict):
     """In the forked child: confine it, silence it, and run the suite; never return."""
     status = 1
@@ -282,12 +396,22 @@ def _run_forked(request: dict):
             os.dup2(devnull, fd)
         os.chdir(request["workdir"])
         _cap_memory(request["memory_mb"])
-        status = main([request["suite"], "answer.pkl", "report.json"], request["check_seconds"])
+        status = main([request["suite"], "answer.pkl", "report.json"], request["check_seconds"],
+                      confine=request.get("confine", False))
     finally:
         os._exit(status)
 
 
-def main(argv: list[str], check_seconds: float) -> int:
+class _ConfineAfterCollection:
+    """A pytest plugin: once the suite is loaded, the answer may read only what Python needs, write only here."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_finish(self, session):
+        here = Path.cwd()
+        landlock.restrict(read=landlock.python_roots() + landlock.DEVICES, write=[here, *landlock.DEVICES])
+
+
+def main(argv: list[str], check_seconds: float, confine: bool = False) -> int:
     from hypothesis import HealthCheck, Phase, settings
 
     suite, answer_file, report_file = argv
@@ -297,21 +421,17 @@ def main(argv: list[str], check_seconds: float) -> int:
                               phases=[Phase.explicit, Phase.reuse, Phase.generate],
                               suppress_health_check=[HealthCheck.too_slow])
     settings.load_profile("grading")
-    try:
-        with open(answer_file, "rb") as file:
-            answer = cloudpickle.load(file)
-    except Exception as error:
-        results = [{"name": "the grader can load your answer", "passed": False,
-                    "message": f"loading it raised {type(error).__name__}: {error}"}]
-    else:
-        checks = _Checks(check_seconds)
-        Path("pytest.ini").write_text("[pytest]\n")
-        pytest.main([suite, "-c", "pytest.ini", "--confcutdir", str(Path(suite).parent), "--assert=plain",
-                     "-q", "-p", "no:cacheprovider", "-p", "no:stepwise"], plugins=[checks, _answer_plugin(answer)])
-        results = checks.results
+    checks = _Checks(check_seconds)
+    Path("pytest.ini").write_text("[pytest]\n")
+    plugins = [checks, _answer_plugin(answer_file), *([_ConfineAfterCollection()] if confine else [])]
+    pytest.main([suite, "-c", "pytest.ini", "--confcutdir", str(Path(suite).parent), "--assert=plain",
+                 "-q", "-p", "no:cacheprovider", "-p", "no:stepwise"], plugins=plugins)
+    results = checks.results
     Path(report_file).write_text(json.dumps(results))
     return 0
 
 
 if __name__ == "__main__" and sys.argv[1:] == ["--serve"]:
     serve()
+elif __name__ == "__main__" and sys.argv[1:2] == ["--serve-socket"]:
+    serve_socket(*sys.argv[2:5], suite_seconds=float(sys.argv[5]))

@@ -1,0 +1,285 @@
+"""Autograding one student's submission so that nothing the student wrote can break the batch or cheat.
+
+:func:`autograde_one` runs ``nbgrader autograde`` for one student, with four defences around it:
+
+- **A staged copy.** nbgrader reads a copy of the submission that holds exactly the assignment's notebooks:
+  one that is missing, renamed, too large or not a notebook is replaced by the unanswered release (it scores 0)
+  and flagged, as are edited read-only cells, deleted, added or reordered graded cells and changed points.
+- **A confined kernel** (:mod:`lrcourse.confined_kernel`): memory, CPU time, file size and printed output are
+  capped, each cell has a time limit, and the kernel reads only what Python needs and writes only its own
+  autograded folder, so it can neither read the hidden suites nor touch the gradebook or other students' work.
+- **A grader outside the kernel** (``python -m lrcourse.grading --serve-socket``), reached over a Unix socket,
+  runs each hidden suite and writes the score in a ledger the kernel cannot touch. After nbgrader, every
+  autograder cell's score in the gradebook is set from the ledger (0 where the suite never ran) and every
+  difference from what the notebook reported is flagged: patching the grader, numpy or the display hooks in
+  the kernel, printing a fake score or returning an object that looks like one earns nothing.
+- **Retries.** When a cell kills the kernel (a segfault, ``os._exit``, a sleep that ignores the interrupt),
+  that cell is tagged to be skipped in the staged copy and the notebook graded again; after :data:`ATTEMPTS`
+  tries it is graded as the release.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from lrcourse import confined_kernel, grading
+
+# The limits of a learner's own run (nbgrader_config.py, lrcourse.grading), so that a class is graded as one
+# submission is: a time limit per cell above the grader's for a suite, so that the grader always gets to report.
+CELL_SECONDS = 60
+SUITE_SECONDS = grading.SUITE_SECONDS
+NOTEBOOK_MB = 20
+ATTEMPTS = 4
+KERNEL_NAME = "lrcourse-confined"
+SKIP = "skip-execution"  # the tag of the cells that nbclient does not run
+
+
+def autograde_one(course: Path, assignment: str, student: str, *, db_url: str | None = None,
+                  cell_seconds: int = CELL_SECONDS, suite_seconds: float = SUITE_SECONDS) -> list[str]:
+    """Autograde ``student``'s submission of ``assignment`` in ``course``; return why it is flagged ([] if not).
+
+    Never raises for a fault of the student's; writes the grades into the gradebook at ``db_url``
+    (default: course/gradebook.db), keeping any manual grades. ``suite_seconds`` must stay below
+    ``cell_seconds``.
+    """
+    course = Path(course).resolve()
+    db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
+    with tempfile.TemporaryDirectory(prefix="lrcourse-sandbox-") as box:
+        box = Path(box)
+        staged = box / "submitted" / student / assignment
+        flags = _stage(course / "submitted" / student / assignment, course / "exercises" / assignment, staged)
+        scratch, ledger, grader_socket = box / "scratch", box / "ledger.jsonl", box / "grader.sock"
+        scratch.mkdir()
+        _write_kernel_spec(box / "jupyter", scratch, grader_socket)
+        grader = subprocess.Popen(
+            [sys.executable, "-I", "-m", "lrcourse.grading", "--serve-socket", str(grader_socket), str(ledger),
+             assignment, str(suite_seconds)], cwd=box, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, env=grading._grading_env())
+        try:
+            _wait_for(grader_socket, grader)
+            command = ["autograde", assignment, "--student", student, "--force", f"--CourseDirectory.db_url={db_url}",
+                       f"--CourseDirectory.submitted_directory={box / 'submitted'}",
+                       f"--Execute.kernel_name={KERNEL_NAME}", f"--Execute.timeout={cell_seconds}"]
+            released = False
+            for attempt in range(ATTEMPTS):
+                ledger.unlink(missing_ok=True)
+                (scratch / confined_kernel.RUNNING_CELL).unlink(missing_ok=True)
+                log = _nbgrader(course, command, box / "jupyter", timeout=_time_limit(staged, cell_seconds))
+                if log is None:
+                    break
+                if released:
+                    raise RuntimeError(f"nbgrader cannot grade even the release of {assignment}: {log}")
+                if attempt < ATTEMPTS - 2 and (culprit := _neutralize(staged, scratch)):
+                    flags.append(f"{culprit} stopped the kernel; it was skipped and the notebook graded again")
+                else:
+                    flags.append(f"the notebooks could not be graded, so they were graded as released: {log}")
+                    _stage_release(course / "exercises" / assignment, staged)
+                    released = True
+        finally:
+            grader.kill()
+            grader.wait()
+        flags += _scores_from_ledger(db_url, assignment, student, _read_ledger(ledger))
+    return flags
+
+
+# ------------------------------------------------------------------ the staged copy
+
+
+def _stage(submitted: Path, release: Path, staged: Path) -> list[str]:
+    """Copy into ``staged`` the notebooks of ``release`` as submitted, the release itself where unusable; flags."""
+    staged.mkdir(parents=True)
+    flags = []
+    expected = {path.name: path for path in sorted(release.glob("*.ipynb"))}
+    present = sorted(path.name for path in submitted.iterdir() if not path.name.startswith(".")) \
+        if submitted.is_dir() else []
+    for name in present:
+        if name not in expected and name != "timestamp.txt":
+            flags.append(f"{name}: not a notebook of the assignment, not graded")
+    if (submitted / "timestamp.txt").is_file():
+        shutil.copy(submitted / "timestamp.txt", staged)
+    for name, released in expected.items():
+        problem = _unusable(submitted / name)
+        if problem:
+            flags.append(f"{name}: {problem}; graded as released, with no answers")
+            shutil.copy(released, staged / name)
+        else:
+            notebook, release = (nbformat.read(path, as_version=4) for path in (submitted / name, released))
+            flags += [f"{name}: {change}" for change in _changes(release, notebook)]
+            nbformat.write(_without_unknown_ids(notebook, release), staged / name)
+    return flags
+
+
+def _without_unknown_ids(notebook, release):
+    """``notebook`` with the cells whose grade ids the release lacks made plain cells: nbgrader fails on them."""
+    known = {cell.metadata.get("nbgrader", {}).get("grade_id") for cell in release.cells}
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") not in known:
+            cell.metadata.pop("nbgrader", None)
+    return notebook
+
+
+def _stage_release(release: Path, staged: Path):
+    for path in release.glob("*.ipynb"):
+        shutil.copy(path, staged / path.name)
+
+
+def _unusable(path: Path) -> str | None:
+    """Why the notebook at ``path`` cannot be graded, None if it can."""
+    if not path.is_file():
+        return "missing"
+    size = path.stat().st_size
+    if size > NOTEBOOK_MB * 2**20:
+        return f"too large ({size / 2**20:.0f} MB, at most {NOTEBOOK_MB} MB)"
+    try:
+        nbformat.read(path, as_version=4)
+    except Exception as error:  # whatever a malformed file makes nbformat raise
+        return f"not a notebook ({type(error).__name__})"
+    return None
+
+
+def _changes(release, submitted) -> list[str]:
+    """How the graded structure of ``submitted`` differs from ``release``: what a student must not change."""
+    def graded_cells(notebook):
+        return {cell.metadata["nbgrader"]["grade_id"]: cell for cell in notebook.cells
+                if "grade_id" in cell.metadata.get("nbgrader", {})}
+
+    expected, found = graded_cells(release), graded_cells(submitted)
+    changes = []
+    if missing := [name for name in expected if name not in found]:
+        changes.append(f"cells deleted or renamed: {', '.join(missing)}")
+    if unknown := [name for name in found if name not in expected]:
+        changes.append(f"cells with unknown ids: {', '.join(unknown)}")
+    kept = [name for name in found if name in expected]
+    if kept != [name for name in expected if name in found]:
+        changes.append("cells reordered")
+    for name in kept:
+        old, new = expected[name], found[name]
+        if old.metadata["nbgrader"] != new.metadata["nbgrader"] or old.cell_type != new.cell_type:
+            changes.append(f"grading settings of cell {name} changed (restored)")
+        elif old.metadata["nbgrader"].get("locked") and old.source != new.source:
+            changes.append(f"read-only cell {name} edited (restored)")
+    return changes
+
+
+# ------------------------------------------------------------------ running nbgrader
+
+
+def _write_kernel_spec(jupyter: Path, scratch: Path, grader_socket: Path):
+    """The kernel spec of the confined kernel, in a folder of its own put on JUPYTER_PATH for this run only."""
+    spec = jupyter / "kernels" / KERNEL_NAME
+    spec.mkdir(parents=True)
+    argv = [sys.executable, "-m", "lrcourse.confined_kernel", "--scratch", str(scratch), "-f", "{connection_file}"]
+    home = {name: str(scratch) for name in ("HOME", "TMPDIR", "IPYTHONDIR", "MPLCONFIGDIR")}
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": argv, "display_name": "Python 3 (confined)", "language": "python",
+        "env": {**home, grading.GRADER_SOCKET: str(grader_socket), "PYTHONNOUSERSITE": "1"}}))
+
+
+def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 30):
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("the grader did not start")
+        time.sleep(0.02)
+
+
+def _time_limit(staged: Path, cell_seconds: int) -> float:
+    """How long nbgrader may take for the staged notebooks: every cell at its limit, and a minute to start."""
+    cells = sum(len(nbformat.read(path, as_version=4).cells) for path in staged.glob("*.ipynb"))
+    return cells * cell_seconds + 60
+
+
+def _nbgrader(course: Path, args: list[str], jupyter: Path, timeout: float) -> str | None:
+    """Run ``nbgrader ARGS`` in ``course`` with the confined kernel; None if it succeeded, else the end of its log.
+
+    Unlike :func:`lrcourse.instructor.nbgrader`, a failure is expected here (a student's cell can kill the
+    kernel) and answered by a retry, so it is returned rather than raised.
+    """
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "JUPYTER_PATH": f"{jupyter}{os.pathsep}{os.environ.get('JUPYTER_PATH', '')}"}
+    env.pop("NBGRADER_EXECUTION", None)
+    try:
+        result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, text=True,
+                                stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"nbgrader ran past {timeout:g} s"
+    if result.returncode == 0:
+        return None
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if "[ERROR]" in line]
+    return errors[-1] if errors else f"nbgrader exited with status {result.returncode}"
+
+
+def _neutralize(staged: Path, scratch: Path) -> str | None:
+    """Have nbgrader skip the cell that was running when the kernel died; name it, None if it is not found.
+
+    The kernel ran the cell as nbgrader restored it, hidden tests included; the staged copy has it as the
+    student saw it, so the two are compared without the hidden tests.
+    """
+    running = scratch / confined_kernel.RUNNING_CELL
+    if not running.is_file():
+        return None
+    source = _visible(running.read_text())
+    for path in sorted(staged.glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for index, cell in enumerate(notebook.cells):
+            tags = cell.metadata.setdefault("tags", [])
+            if cell.cell_type == "code" and _visible(cell.source) == source and SKIP not in tags:
+                tags.append(SKIP)
+                nbformat.write(notebook, path)
+                name = cell.metadata.get("nbgrader", {}).get("grade_id", f"number {index + 1}")
+                return f"{path.name}: cell {name}"
+    return None
+
+
+def _visible(source: str) -> str:
+    """``source`` without its hidden tests, as a student's copy has it."""
+    lines, hidden = [], False
+    for line in source.splitlines():
+        hidden = hidden or line.strip() == "### BEGIN HIDDEN TESTS"
+        if not hidden:
+            lines.append(line)
+        hidden = hidden and line.strip() != "### END HIDDEN TESTS"
+    return "\n".join(lines).strip()
+
+
+# ------------------------------------------------------------------ scores from the ledger
+
+
+def _read_ledger(ledger: Path) -> dict[str, dict]:
+    """The grader's last score for each item, by item."""
+    if not ledger.is_file():
+        return {}
+    entries = [json.loads(line) for line in ledger.read_text().splitlines()]
+    return {entry["item"]: entry for entry in entries}
+
+
+def _scores_from_ledger(db_url: str, assignment: str, student: str, ledger: dict[str, dict]) -> list[str]:
+    """Set each autograder cell's score from the grader's ledger, keeping manual grades; flag every difference."""
+    from nbgrader.api import Gradebook  # imports SQLAlchemy: only the grading process needs it
+
+    flags = []
+    with Gradebook(db_url) as gradebook:
+        for notebook in gradebook.find_submission(assignment, student).notebooks:
+            for grade in notebook.grades:
+                if grade.cell.cell_type != "code" or not grade.name.endswith("_graded"):
+                    continue
+                entry = ledger.get(grade.name.removesuffix("_graded"), {"passed": 0, "checks": 0})
+                measured = grading.earned(grade.max_score, entry["passed"], entry["checks"])
+                reported = grade.auto_score
+                if reported is None or abs(reported - measured) > 0.005:
+                    flags.append(f"{notebook.name}: cell {grade.name} reported {_points(reported)}, "
+                                 f"the grader measured {measured:g}")
+                grade.auto_score, grade.needs_manual_grade = measured, False
+        gradebook.db.commit()
+    return flags
+
+
+def _points(score: float | None) -> str:
+    return "no score" if score is None else f"{score:g} points"

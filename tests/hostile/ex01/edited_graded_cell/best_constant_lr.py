@@ -1,0 +1,2 @@
+def best_constant_lr(hessian):
+    raise NotImplementedError()

@@ -1,0 +1,3 @@
+def best_constant_lr(hessian):
+    while True:
+        pass

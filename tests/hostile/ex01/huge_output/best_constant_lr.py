@@ -1,0 +1,2 @@
+# SOLUTION
+print('x' * 10**9)

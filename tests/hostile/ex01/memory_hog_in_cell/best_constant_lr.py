@@ -1,0 +1,2 @@
+hog = bytearray(8 * 2**30)
+# SOLUTION

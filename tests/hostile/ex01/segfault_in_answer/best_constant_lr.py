@@ -1,0 +1,3 @@
+def best_constant_lr(hessian):
+    import ctypes
+    return ctypes.string_at(0)

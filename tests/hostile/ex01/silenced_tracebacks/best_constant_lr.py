@@ -1,0 +1,1 @@
+get_ipython().showtraceback = lambda *args, **kwargs: None
