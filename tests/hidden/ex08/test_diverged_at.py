@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from least_squares import sgd_losses
@@ -49,6 +49,7 @@ def test_known_histories(answer, name):
 
 @given(losses=st.lists(st.floats(0.01, 100.0) | st.sampled_from([math.nan, math.inf]), max_size=80),
        factor=st.floats(1.01, 10.0), window=st.integers(1, 20))
+@example(losses=[10.0] * 5 + [1.0] * 5 + [5.0] * 5, factor=2.0, window=1)  # a fall, then a blow-up from its low
 def test_any_history(answer, losses, factor, window):
     """matches the rule for random histories, factors and windows"""
     assert answer(list(losses), factor=factor, window=window) == reference(losses, factor, window), \
