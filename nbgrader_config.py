@@ -2,11 +2,13 @@
 
 Instructor notebooks (with solutions and hidden-test hooks) live in solutions/<assignment>/; the student
 notebooks that `nbgrader generate_assignment` makes from them go to exercises/<assignment>/ and are committed.
-Hidden checks are not in the notebooks: each hidden block calls lrcourse.grading, which runs the suite
-tests/hidden/<assignment>/test_<item>.py against the student's answer in a separate process.
+Hidden checks are not in the notebooks: each hidden block calls lrgrader.grade, which runs the suite
+hidden/<assignment>/test_<item>.py against the student's answer in processes of its own.
 """
 
 from pathlib import Path
+
+from lrgrader.limits import LIMITS, cell_timeout
 
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
 
@@ -20,10 +22,11 @@ c.CourseDirectory.include = ["*.ipynb"]
 SOLUTIONS = Path(__file__).resolve().parent / "solutions"
 c.CourseDirectory.db_assignments = [{"name": folder.name} for folder in sorted(SOLUTIONS.iterdir()) if folder.is_dir()]
 
-# A cell may run this long before nbgrader interrupts it; the grader's own limit for a hidden suite
-# (lrcourse.grading.SUITE_SECONDS, 40 s) is below it, so the grader always gets to report. Class grading
-# (lrcourse.sandbox) passes these same limits and its confined kernel on the command line.
-c.Execute.timeout = 60
+# The grader's limits (lrgrader.limits, the one place they are set): a grade cell may run as long as its hidden
+# suite may, so that the grader always gets to report; any other cell LIMITS.cell_seconds. Class grading
+# (lrgrader.sandbox) applies the same limits, with its confined kernel.
+c.Execute.timeout = LIMITS.cell_seconds
+c.Execute.timeout_func = cell_timeout
 c.Execute.interrupt_on_timeout = True
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

@@ -16,8 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from lrcourse.classroom import cell_scores, gradebook_url, grade_class
-from lrcourse.instructor import ROOT, course_with, submit
+from lrgrader.classroom import cell_scores, gradebook_url, grade_class
+from lrgrader.instructor import ROOT, course_with, submit
 
 sys.path.insert(0, str(ROOT / "tests"))
 from test_exercises import answers_of, expected_scores  # noqa: E402 (the samples, as the tests build them)

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from lrcourse import book, device
-from lrcourse.instructor import assignments, course_with, nbgrader, solution_answers, submit
+from lrgrader.instructor import assignments, course_with, nbgrader, solution_answers, submit
 
 
 def time_chapters():

@@ -1,9 +1,7 @@
-"""Shared code for the course *The learning rate in deep learning*.
+"""The teaching package of the course *The learning rate in deep learning*: what the chapters import.
 
-Chapters import what they need from the submodules (``lrcourse.data``,
-``lrcourse.training`` ...). This file stays free of heavy imports on purpose:
-the grader (``lrcourse.grading``) runs inside students' kernels and in fresh
-processes, where importing torch would cost seconds for nothing.
+Chapters import what they need from the submodules (``lrcourse.data``, ``lrcourse.training`` ...). The
+grading system is a package of its own, ``lrgrader``; ``lrcourse.grading`` only keeps old notebooks working.
 """
 
 __version__ = "0.1.0"

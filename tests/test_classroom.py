@@ -19,8 +19,8 @@ from nbgrader.api import Gradebook
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from lrcourse import classroom
-from lrcourse.instructor import course_with, nbgrader, submit
+from lrgrader import classroom, report
+from lrgrader.instructor import course_with, nbgrader, submit
 from test_exercises import answers_of, expected_scores
 
 EXPECTED = expected_scores("ex01")  # solution, untouched, two_wrong, syntax_error, infinite_loop
@@ -105,13 +105,12 @@ def test_a_grading_failure_is_a_flag_in_the_log_and_the_report(released, monkeyp
     logs = released / "logs" / "ex01"
     logs.mkdir(parents=True, exist_ok=True)
     outcome = classroom._grade_logged(released, "ex01", "mallory", url, logs)
-    assert outcome.flags == ["grading failed (RuntimeError): see logs/ex01/mallory.log"]
+    assert outcome.flags == ("grading failed (RuntimeError): see logs/ex01/mallory.log",)
     assert "RuntimeError: the grader lost its kernel" in (logs / "mallory.log").read_text()
-    report = released / "report.html"
-    assert classroom.write_report(released, url, "ex01", report) == (
-        "ex01: no submission in the gradebook")
+    page = released / "report.html"
+    assert report.write_report(released, url, "ex01", page) == "ex01: no submission in the gradebook"
     assert ("<tr><td>mallory</td><td>grading failed (RuntimeError): see logs/ex01/mallory.log</td></tr>"
-            in report.read_text())
+            in page.read_text())
 
 
 @pytest.fixture(scope="module")
@@ -149,13 +148,18 @@ def test_grading_leaves_logs_feedback_grades_and_a_self_contained_report(graded_
 
 
 @pytest.mark.slow
-def test_the_report_names_the_checks_most_students_miss(graded_twice, capsys):
+def test_the_report_analyses_the_hidden_checks_from_the_graders_records(graded_twice, capsys):
     course = graded_twice[2]
-    totals, items = classroom.item_results(course, classroom.gradebook_url(course), "ex01")
+    totals, items = report.item_results(course, classroom.gradebook_url(course), "ex01")
     assert totals == pytest.approx({student: sum(cells.values()) for student, cells in EXPECTED.items()})
     gd_step = next(item for item in items if item.name == "gd_step_graded")
     # two_wrong fails 5 of gd_step's 12 checks and untouched all of them; the other three pass them all.
-    assert sorted(gd_step.check_failure_rates.values()) == [0.2] * 7 + [0.4] * 5
+    assert sorted(check.miss_rate for check in gd_step.checks) == [0.2] * 7 + [0.4] * 5
+    # By total score the stronger half is solution and two_wrong, the weaker untouched and syntax_error: a check
+    # that only untouched misses separates them (0.5), one that two_wrong misses too does not (0).
+    assert {(check.miss_rate, check.discrimination) for check in gd_step.checks} == {(0.2, 0.5), (0.4, 0.0)}
+    assert report.separating_checks(items)[0].discrimination == max(
+        check.discrimination for item in items for check in item.checks if 0 < check.miss_rate < 1)
     classroom.main(["report", "ex01", "--course", str(course)])
     assert capsys.readouterr().out.splitlines()[0] == (
         "ex01: 5 submissions, mean 5.34 of 10 points, median 4.62; 1 full marks, 1 zero")

@@ -15,7 +15,8 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from lrcourse.instructor import assignments, course_with, nbgrader, solution_answers, submit
+from lrgrader import suites
+from lrgrader.instructor import assignments, course_with, nbgrader, solution_answers, submit
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "submissions"
@@ -97,7 +98,7 @@ def test_feedback_names_failed_checks_without_showing_the_tests(graded):
     scores = expected_scores(assignment)
     full = scores["solution"]
     partly_right = [student for student, cells in scores.items() if any(0 < cells[c] < full[c] for c in cells)]
-    test_lines = [line for suite in (ROOT / "tests" / "hidden" / assignment).glob("test_*.py")
+    test_lines = [line for suite in (suites.suites_folder() / assignment).glob("test_*.py")
                   for line in suite.read_text().splitlines() if line.startswith("def test_")]
     assert partly_right and test_lines
     for student in partly_right:
@@ -127,26 +128,27 @@ def hooks(assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_every_hook_calls_a_suite_of_enough_checks_for_its_points(assignment):
-    """Each grade cell's hidden block ends in grade(item, "<assignment>/<item>", points=<the cell's points>)."""
+def test_every_hook_calls_a_suite_of_enough_checks(assignment):
+    """Each grade cell's hidden block is ``from lrgrader import grade`` and ``grade(item, "<assignment>/<item>")``:
+    the points are the cell's own, set in one place (its metadata), which the grader reads."""
     found = list(hooks(assignment))
     assert 3 <= len(found) <= 6
     for grade_id, points, source in found:
         hidden = source.split("### BEGIN HIDDEN TESTS")[1].split("### END HIDDEN TESTS")[0]
-        call = ast.parse(hidden).body[-1].value
+        statements = ast.parse(hidden).body
+        assert ast.unparse(statements[0]) == "from lrgrader import grade", grade_id
+        call = statements[-1].value
         item = grade_id.removesuffix("_graded")
-        assert call.func.id == "grade" and ast.unparse(call.args[0]) == item, grade_id
+        assert call.func.id == "grade" and ast.unparse(call.args[0]) == item and not call.keywords, grade_id
         assert ast.literal_eval(call.args[1]) == f"{assignment}/{item}", grade_id
-        keywords = {keyword.arg: ast.literal_eval(keyword.value) for keyword in call.keywords}
-        assert keywords.get("points") == points, f"{grade_id}: the hook's points differ from the cell's"
-        suite = ROOT / "tests" / "hidden" / assignment / f"test_{item}.py"
-        assert len(check_names(suite)) >= 8, f"{suite.name} needs 8 or more checks"
+        assert suites.points(f"{assignment}/{item}") == points > 0
+        assert len(check_names(suites.suite(f"{assignment}/{item}"))) >= 8, f"{item} needs 8 or more checks"
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_every_hidden_module_compiles(assignment):
     """A suite or a shared module that does not parse would cost every student the points of its checks."""
-    for module in sorted((ROOT / "tests" / "hidden" / assignment).glob("*.py")):
+    for module in sorted((suites.suites_folder() / assignment).glob("*.py")):
         compile(module.read_text(), str(module), "exec")
 
 

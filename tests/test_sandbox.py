@@ -17,10 +17,10 @@ import nbformat
 import pytest
 from nbgrader.api import Gradebook
 
-from lrcourse import landlock
-from lrcourse.classroom import cell_scores, grade_class, gradebook_url
-from lrcourse.instructor import course_with, solution_answers, submit
-from lrcourse.sandbox import _changes, autograde_one
+from lrgrader import landlock
+from lrgrader.classroom import cell_scores, grade_class, gradebook_url
+from lrgrader.instructor import course_with, solution_answers, submit
+from lrgrader.sandbox import _changes, autograde_one
 from test_exercises import answers_of, expected_scores
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,6 +8,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from lrgrader.checks import derives_from, is_class
+
 
 # A small classification problem: 64 random points in 8-D, 3 classes.
 _generator = torch.Generator().manual_seed(3)
@@ -63,9 +65,9 @@ def assert_same_weights(model, reference, message, float32=True):
 
 def test_is_an_optimizer(answer):
     """is a subclass of torch.optim.Optimizer of its own, holding the parameters it is given"""
-    assert isinstance(answer, type) and issubclass(answer, torch.optim.Optimizer), \
+    assert is_class(answer) and derives_from(answer, torch.optim.Optimizer), \
         "Momentum must be a class that subclasses torch.optim.Optimizer"
-    assert not issubclass(answer, torch.optim.SGD), "write the update yourself: do not subclass torch.optim.SGD"
+    assert not derives_from(answer, torch.optim.SGD), "write the update yourself: do not subclass torch.optim.SGD"
     model = make_model()
     optimizer = answer(model.parameters(), lr=0.1)
     held = [weight for group in optimizer.param_groups for weight in group["params"]]

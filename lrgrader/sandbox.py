@@ -5,17 +5,20 @@
 - **A staged copy.** nbgrader reads a copy of the submission that holds exactly the assignment's notebooks:
   one that is missing, renamed, too large or not a notebook is replaced by the unanswered release (it scores 0)
   and flagged, as are edited read-only cells, deleted, added or reordered graded cells and changed points.
-- **A confined kernel** (:mod:`lrcourse.confined_kernel`): memory, CPU time, file size and printed output are
-  capped, each cell has a time limit, and the kernel reads only what Python needs and writes only its own
-  autograded folder, so it can neither read the hidden suites nor touch the gradebook or other students' work.
-- **A grader outside the kernel** (``python -m lrcourse.grading --serve-socket``), reached over a Unix socket,
-  runs each hidden suite and writes the score in a ledger the kernel cannot touch. After nbgrader, every
-  autograder cell's score in the gradebook is set from the ledger (0 where the suite never ran) and every
-  difference from what the notebook reported is flagged: patching the grader, numpy or the display hooks in
-  the kernel, printing a fake score or returning an object that looks like one earns nothing.
+- **A confined kernel** (:mod:`lrgrader.kernel`): memory, CPU time, file size and output are capped, each
+  cell has a time limit, the kernel reads only what Python needs, writes only its own autograded folder, opens
+  no TCP connection and holds no root privilege, so it can neither read the hidden suites nor touch the
+  gradebook, other students' work or the network.
+- **A grader outside the kernel** (:mod:`lrgrader.server`, reached over a Unix socket) runs each hidden suite,
+  with the answer in a process of its own that is confined the same way, and appends every verdict to a ledger
+  the kernel cannot touch. After nbgrader, every autograder cell's score in the gradebook is set from the
+  ledger (0 where the suite never ran) and every difference from what the notebook reported is flagged, as is
+  every answer that used what its exercise forbids: patching the grader, numpy or the display hooks in the
+  kernel, printing a fake score, returning an object that looks like one, or forging the checks' report from
+  inside the answer earns nothing.
 - **Retries.** When a cell kills the kernel (a segfault, ``os._exit``, a sleep that ignores the interrupt),
-  that cell is tagged to be skipped in the staged copy and the notebook graded again; after :data:`ATTEMPTS`
-  tries it is graded as the release.
+  that cell is tagged to be skipped in the staged copy and the notebook graded again; after
+  :attr:`~lrgrader.limits.Limits.attempts` tries it is graded as the release.
 """
 
 import json
@@ -29,54 +32,61 @@ from pathlib import Path
 
 import nbformat
 
-from lrcourse import confined_kernel, grading
+from lrgrader import kernel
+from lrgrader.client import SOCKET_VARIABLE
+from lrgrader.instructor import NbgraderFailed, nbgrader
+from lrgrader.limits import LIMITS, cell_timeout
+from lrgrader.records import RecordError, Verdict, earned
 
-# The limits of a learner's own run (nbgrader_config.py, lrcourse.grading), so that a class is graded as one
-# submission is: a time limit per cell above the grader's for a suite, so that the grader always gets to report.
-CELL_SECONDS = 60
-SUITE_SECONDS = grading.SUITE_SECONDS
-NOTEBOOK_MB = 20
-ATTEMPTS = 4
-KERNEL_NAME = "lrcourse-confined"
+KERNEL_NAME = "lrgrader-confined"
 SKIP = "skip-execution"  # the tag of the cells that nbclient does not run
+# nbgrader's settings for the sandbox, read from a folder of its own (JUPYTER_CONFIG_DIR): a grade cell may take
+# as long as its suite, the other cells LIMITS.cell_seconds.
+_NBGRADER_CONFIG = "from lrgrader.limits import cell_timeout\nc.Execute.timeout_func = cell_timeout\n"
 
 
-def autograde_one(course: Path, assignment: str, student: str, *, db_url: str | None = None,
-                  cell_seconds: int = CELL_SECONDS, suite_seconds: float = SUITE_SECONDS) -> list[str]:
-    """Autograde ``student``'s submission of ``assignment`` in ``course``; return why it is flagged ([] if not).
+def autograde_one(course: Path, assignment: str, student: str, *,
+                  db_url: str | None = None) -> tuple[list[str], list[Verdict]]:
+    """Autograde ``student``'s submission of ``assignment`` in ``course``: why it is flagged ([] if not), and the
+    grader's verdict on every item it ran.
 
     Never raises for a fault of the student's; writes the grades into the gradebook at ``db_url``
-    (default: course/gradebook.db), keeping any manual grades. ``suite_seconds`` must stay below
-    ``cell_seconds``.
+    (default: course/gradebook.db), keeping any manual grades.
     """
     course = Path(course).resolve()
     db_url = db_url or f"sqlite:///{course / 'gradebook.db'}"
-    with tempfile.TemporaryDirectory(prefix="lrcourse-sandbox-") as box:
+    with tempfile.TemporaryDirectory(prefix="lrgrader-sandbox-") as box:
         box = Path(box)
         staged = box / "submitted" / student / assignment
         flags = _stage(course / "submitted" / student / assignment, course / "exercises" / assignment, staged)
         scratch, ledger, grader_socket = box / "scratch", box / "ledger.jsonl", box / "grader.sock"
         scratch.mkdir()
         _write_kernel_spec(box / "jupyter", scratch, grader_socket)
+        (box / "config").mkdir()
+        (box / "config" / "nbgrader_config.py").write_text(_NBGRADER_CONFIG)
+        environment = {"JUPYTER_PATH": f"{box / 'jupyter'}{os.pathsep}{os.environ.get('JUPYTER_PATH', '')}",
+                       "JUPYTER_CONFIG_DIR": str(box / "config")}
         grader = subprocess.Popen(
-            [sys.executable, "-I", "-m", "lrcourse.grading", "--serve-socket", str(grader_socket), str(ledger),
-             assignment, str(suite_seconds)], cwd=box, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, env=grading._grading_env())
+            [sys.executable, "-I", "-m", "lrgrader.server", "--socket", str(grader_socket), "--assignment",
+             assignment, "--ledger", str(ledger)], cwd=box, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
         try:
             _wait_for(grader_socket, grader)
             command = ["autograde", assignment, "--student", student, "--force", f"--CourseDirectory.db_url={db_url}",
                        f"--CourseDirectory.submitted_directory={box / 'submitted'}",
-                       f"--Execute.kernel_name={KERNEL_NAME}", f"--Execute.timeout={cell_seconds}"]
+                       f"--Execute.kernel_name={KERNEL_NAME}", f"--Execute.timeout={LIMITS.cell_seconds}"]
             released = False
-            for attempt in range(ATTEMPTS):
+            for attempt in range(LIMITS.attempts):
                 ledger.unlink(missing_ok=True)
-                (scratch / confined_kernel.RUNNING_CELL).unlink(missing_ok=True)
-                log = _nbgrader(course, command, box / "jupyter", timeout=_time_limit(staged, cell_seconds))
-                if log is None:
+                (scratch / kernel.RUNNING_CELL).unlink(missing_ok=True)
+                try:
+                    nbgrader(course, *command, env=environment, timeout=_time_limit(staged))
                     break
+                except NbgraderFailed as failure:
+                    log = failure.summary
                 if released:
                     raise RuntimeError(f"nbgrader cannot grade even the release of {assignment}: {log}")
-                if attempt < ATTEMPTS - 2 and (culprit := _neutralize(staged, scratch)):
+                if attempt < LIMITS.attempts - 2 and (culprit := _neutralize(staged, scratch)):
                     flags.append(f"{culprit} stopped the kernel; it was skipped and the notebook graded again")
                 else:
                     flags.append(f"the notebooks could not be graded, so they were graded as released: {log}")
@@ -85,8 +95,9 @@ def autograde_one(course: Path, assignment: str, student: str, *, db_url: str | 
         finally:
             grader.kill()
             grader.wait()
-        flags += _scores_from_ledger(db_url, assignment, student, _read_ledger(ledger))
-    return flags
+        verdicts = _read_ledger(ledger)
+        flags += _scores_from_ledger(db_url, assignment, student, verdicts)
+    return flags, list(verdicts.values())
 
 
 # ------------------------------------------------------------------ the staged copy
@@ -135,8 +146,8 @@ def _unusable(path: Path) -> str | None:
     if not path.is_file():
         return "missing"
     size = path.stat().st_size
-    if size > NOTEBOOK_MB * 2**20:
-        return f"too large ({size / 2**20:.0f} MB, at most {NOTEBOOK_MB} MB)"
+    if size > LIMITS.notebook_mb * 2**20:
+        return f"too large ({size / 2**20:.0f} MB, at most {LIMITS.notebook_mb} MB)"
     try:
         nbformat.read(path, as_version=4)
     except Exception as error:  # whatever a malformed file makes nbformat raise
@@ -175,14 +186,14 @@ def _write_kernel_spec(jupyter: Path, scratch: Path, grader_socket: Path):
     """The kernel spec of the confined kernel, in a folder of its own put on JUPYTER_PATH for this run only."""
     spec = jupyter / "kernels" / KERNEL_NAME
     spec.mkdir(parents=True)
-    argv = [sys.executable, "-m", "lrcourse.confined_kernel", "--scratch", str(scratch), "-f", "{connection_file}"]
+    argv = [sys.executable, "-m", "lrgrader.kernel", "--scratch", str(scratch), "-f", "{connection_file}"]
     home = {name: str(scratch) for name in ("HOME", "TMPDIR", "IPYTHONDIR", "MPLCONFIGDIR")}
     (spec / "kernel.json").write_text(json.dumps({
         "argv": argv, "display_name": "Python 3 (confined)", "language": "python",
-        "env": {**home, grading.GRADER_SOCKET: str(grader_socket), "PYTHONNOUSERSITE": "1"}}))
+        "env": {**home, SOCKET_VARIABLE: str(grader_socket), "PYTHONNOUSERSITE": "1"}}))
 
 
-def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 30):
+def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 60):
     deadline = time.monotonic() + seconds
     while not path.exists():
         if process.poll() is not None or time.monotonic() > deadline:
@@ -190,30 +201,10 @@ def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 30):
         time.sleep(0.02)
 
 
-def _time_limit(staged: Path, cell_seconds: int) -> float:
+def _time_limit(staged: Path) -> float:
     """How long nbgrader may take for the staged notebooks: every cell at its limit, and a minute to start."""
-    cells = sum(len(nbformat.read(path, as_version=4).cells) for path in staged.glob("*.ipynb"))
-    return cells * cell_seconds + 60
-
-
-def _nbgrader(course: Path, args: list[str], jupyter: Path, timeout: float) -> str | None:
-    """Run ``nbgrader ARGS`` in ``course`` with the confined kernel; None if it succeeded, else the end of its log.
-
-    Unlike :func:`lrcourse.instructor.nbgrader`, a failure is expected here (a student's cell can kill the
-    kernel) and answered by a retry, so it is returned rather than raised.
-    """
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "JUPYTER_PATH": f"{jupyter}{os.pathsep}{os.environ.get('JUPYTER_PATH', '')}"}
-    env.pop("NBGRADER_EXECUTION", None)
-    try:
-        result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, text=True,
-                                stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return f"nbgrader ran past {timeout:g} s"
-    if result.returncode == 0:
-        return None
-    errors = [line for line in (result.stdout + result.stderr).splitlines() if "[ERROR]" in line]
-    return errors[-1] if errors else f"nbgrader exited with status {result.returncode}"
+    cells = [cell for path in staged.glob("*.ipynb") for cell in nbformat.read(path, as_version=4).cells]
+    return sum(cell_timeout(cell) for cell in cells) + 60
 
 
 def _neutralize(staged: Path, scratch: Path) -> str | None:
@@ -222,7 +213,7 @@ def _neutralize(staged: Path, scratch: Path) -> str | None:
     The kernel ran the cell as nbgrader restored it, hidden tests included; the staged copy has it as the
     student saw it, so the two are compared without the hidden tests.
     """
-    running = scratch / confined_kernel.RUNNING_CELL
+    running = scratch / kernel.RUNNING_CELL
     if not running.is_file():
         return None
     source = _visible(running.read_text())
@@ -252,16 +243,22 @@ def _visible(source: str) -> str:
 # ------------------------------------------------------------------ scores from the ledger
 
 
-def _read_ledger(ledger: Path) -> dict[str, dict]:
-    """The grader's last score for each item, by item."""
-    if not ledger.is_file():
-        return {}
-    entries = [json.loads(line) for line in ledger.read_text().splitlines()]
-    return {entry["item"]: entry for entry in entries}
+def _read_ledger(ledger: Path) -> dict[str, Verdict]:
+    """The grader's last verdict on each item, by item ("ex01/gd_step")."""
+    verdicts = {}
+    if ledger.is_file():
+        for line in ledger.read_text().splitlines():
+            try:
+                verdict = Verdict.from_json(line)
+            except RecordError:
+                continue
+            verdicts[verdict.item] = verdict
+    return verdicts
 
 
-def _scores_from_ledger(db_url: str, assignment: str, student: str, ledger: dict[str, dict]) -> list[str]:
-    """Set each autograder cell's score from the grader's ledger, keeping manual grades; flag every difference."""
+def _scores_from_ledger(db_url: str, assignment: str, student: str, verdicts: dict[str, Verdict]) -> list[str]:
+    """Set each autograder cell's score from the grader's verdicts, keeping manual grades; flag every difference
+    from what the notebook reported, and every use of what the exercise forbids."""
     from nbgrader.api import Gradebook  # imports SQLAlchemy: only the grading process needs it
 
     flags = []
@@ -270,8 +267,13 @@ def _scores_from_ledger(db_url: str, assignment: str, student: str, ledger: dict
             for grade in notebook.grades:
                 if grade.cell.cell_type != "code" or not grade.name.endswith("_graded"):
                     continue
-                entry = ledger.get(grade.name.removesuffix("_graded"), {"passed": 0, "checks": 0})
-                measured = grading.earned(grade.max_score, entry["passed"], entry["checks"])
+                verdict = verdicts.get(f"{assignment}/{grade.name.removesuffix('_graded')}")
+                measured = 0.0
+                if verdict is not None and not verdict.problem and not verdict.broken_rules:
+                    measured = earned(grade.max_score, verdict.passed, len(verdict.checks))
+                if verdict is not None and verdict.broken_rules:
+                    flags.append(f"{notebook.name}: cell {grade.name}: the answer used what the exercise forbids "
+                                 f"({', '.join(verdict.broken_rules)}); 0 points")
                 reported = grade.auto_score
                 if reported is None or abs(reported - measured) > 0.005:
                     flags.append(f"{notebook.name}: cell {grade.name} reported {_points(reported)}, "

@@ -1,7 +1,8 @@
-"""Running nbgrader on a course folder from Python, for the tests and the benchmarks.
+"""Course folders and nbgrader, from Python: the one wrapper that runs nbgrader (for the sandbox, the tests and
+the benchmarks), and what the tests and benchmarks build course folders and sample submissions with.
 
-Instructors use the same commands from a shell (see the README); this wrapper only makes
-sure nbgrader finds its helper scripts and reports failures with nbgrader's own log.
+Instructors use the same nbgrader commands from a shell (see the README); the wrapper only makes sure nbgrader
+finds its helper scripts and reports a failure with the line of nbgrader's log that says why.
 """
 
 import os
@@ -20,16 +21,31 @@ def assignments() -> list[str]:
     return sorted(path.name for path in (ROOT / "solutions").iterdir() if path.is_dir())
 
 
-def nbgrader(course: Path, *args: str) -> str:
-    """Run ``nbgrader ARGS`` in ``course`` and return its log; raise RuntimeError if it fails."""
+class NbgraderFailed(RuntimeError):
+    """nbgrader exited with an error or ran past its time limit; ``summary`` is the line of its log that says why."""
+
+    def __init__(self, args: tuple, log: str, summary: str):
+        super().__init__(f"nbgrader {' '.join(args)} failed: {summary}\n{log}")
+        self.summary = summary
+
+
+def nbgrader(course: Path, *args: str, env: dict | None = None, timeout: float | None = None) -> str:
+    """Run ``nbgrader ARGS`` in ``course`` (with ``env`` added to the environment) and return its log; raise
+    NbgraderFailed if it fails or runs past ``timeout`` seconds."""
     # nbgrader starts `alembic` by name, so this environment's scripts must come first on PATH.
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           **(env or {})}
     env.pop("NBGRADER_EXECUTION", None)
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, text=True,
-                            stdin=subprocess.DEVNULL, capture_output=True)
+    try:
+        result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, env=env, text=True,
+                                stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise NbgraderFailed(args, "", f"nbgrader ran past {timeout:g} s") from None
+    log = result.stdout + result.stderr
     if result.returncode != 0:
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
-    return result.stdout + result.stderr
+        errors = [line for line in log.splitlines() if "[ERROR]" in line]
+        raise NbgraderFailed(args, log, errors[-1] if errors else f"nbgrader exited with status {result.returncode}")
+    return log
 
 
 def course_with(assignment: str, folder: Path) -> Path:

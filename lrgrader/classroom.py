@@ -1,12 +1,12 @@
 """Grading a whole class: every submission of an assignment autograded in parallel, then the feedback, the
 grades (nbgrader's grades.csv) and a report an instructor can take in at a glance.
 
-    python -m lrcourse.classroom grade ex01                            # submitted/<student>/ex01/*.ipynb
-    python -m lrcourse.classroom grade ex01 downloaded/ex01/archive    # one <student>.zip each
-    python -m lrcourse.classroom report ex01                           # the report again, from the gradebook
+    python -m lrgrader grade ex01                            # submitted/<student>/ex01/*.ipynb
+    python -m lrgrader grade ex01 downloaded/ex01/archive    # one <student>.zip each
+    python -m lrgrader report ex01                           # the report again, from the gradebook and the logs
 
 nbgrader has no parallel autograde (its issue #174). Here worker processes each grade one student at a time
-with :func:`lrcourse.sandbox.autograde_one`, all into the one gradebook. The students are added to it up
+with :func:`lrgrader.sandbox.autograde_one`, all into the one gradebook. The students are added to it up
 front, so each submission's own writes are a few short transactions between seconds of running notebooks.
 On SQLite the writers take turns on the database lock, each connection waiting up to ``BUSY_SECONDS`` for
 it (sqlite3's default is 5 s); on PostgreSQL (``--db postgresql://...``) they write concurrently, from one
@@ -14,26 +14,18 @@ machine or several sharing the course folder.
 """
 
 import argparse
-import base64
-import html
-import io
-import json
 import multiprocessing
 import os
 import re
 import shutil
-import statistics
 import sys
 import time
 import traceback
 import zipfile
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import nbformat
-from matplotlib.figure import Figure
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from sqlalchemy import create_engine, inspect
@@ -41,24 +33,17 @@ from sqlalchemy.engine import make_url
 from tqdm import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
-from lrcourse.instructor import nbgrader
-from lrcourse.sandbox import autograde_one
+from lrgrader import report
+from lrgrader.instructor import nbgrader
+from lrgrader.records import Outcome
+from lrgrader.sandbox import autograde_one
 
 BUSY_SECONDS = 300
 ZIP_PATTERN = r"(?P<student_id>.+)\.zip"
-CHECK_LINE = re.compile(r"^  (PASS|FAIL)  (.+)$", re.MULTILINE)
 
 
 class UsageError(Exception):
     """Bad input from the instructor: a message to show instead of a traceback."""
-
-
-@dataclass
-class Outcome:
-    """How grading one student went: why it was flagged (empty if it was not) and how long it took."""
-    student: str
-    flags: list[str]
-    seconds: float
 
 
 # ---------------------------------------------------------------- finding the gradebook and the submissions
@@ -186,14 +171,14 @@ def grade_class(course: Path, assignment: str, students: Sequence[str], url: str
 def _grade_logged(course: Path, assignment: str, student: str, url: str, logs: Path) -> Outcome:
     """In a worker: grade one submission and log it; a failure of the grading itself is a flag, not a crash."""
     started = time.perf_counter()
-    problem = ""
+    problem, verdicts = "", []
     try:
-        flags = autograde_one(course, assignment, student, db_url=url)
+        flags, verdicts = autograde_one(course, assignment, student, db_url=url)
     except Exception as error:
         flags = [f"grading failed ({type(error).__name__}): see logs/{assignment}/{student}.log"]
         problem = traceback.format_exc()
-    outcome = Outcome(student, flags, round(time.perf_counter() - started, 1))
-    (logs / f"{student}.json").write_text(json.dumps(asdict(outcome)))
+    outcome = Outcome(student, tuple(flags), round(time.perf_counter() - started, 1), tuple(verdicts))
+    (logs / f"{student}.json").write_text(outcome.to_json())
     scores = cell_scores(url, assignment, student)
     lines = [f"{student}, {assignment}: graded in {outcome.seconds} s, {time.strftime('%Y-%m-%d %H:%M:%S')}",
              *(f"flagged: {flag}" for flag in flags),
@@ -221,164 +206,12 @@ def feedback_and_grades(course: Path, assignment: str, students: Sequence[str], 
     nbgrader(course, "export", f"--CourseDirectory.db_url={url}")
 
 
-# ---------------------------------------------------------------- the report
-
-
-@dataclass
-class ItemResults:
-    """One graded item of an assignment across the class."""
-    name: str
-    points: float
-    scores: list[float]
-    check_failure_rates: dict[str, float]  # the share of students who did not pass each check
-
-
-def item_results(course: Path, url: str, assignment: str) -> tuple[dict[str, float], list[ItemResults]]:
-    """Every student's total score and, per graded item, its scores and how often each hidden check failed.
-
-    Which checks passed is read from what the grader printed in the autograded notebooks ("  PASS  <check>");
-    a student whose cell listed no checks (its function undefined, every check failed the same way, or
-    the cell crashed) passed none.
-    """
-    totals, cells = {}, {}
-    with Gradebook(url) as gradebook:
-        for submission in gradebook.assignment_submissions(assignment):
-            totals[submission.student.id] = submission.score
-            for notebook in submission.notebooks:
-                for grade in notebook.grades:
-                    cells.setdefault(grade.name, (grade.max_score, {}))[1][submission.student.id] = grade.score
-    passed = {cell: {student: set() for student in totals} for cell in cells}
-    seen = {cell: set() for cell in cells}
-    for student in totals:
-        for path in sorted((course / "autograded" / student / assignment).glob("*.ipynb")):
-            for cell in nbformat.read(path, as_version=4).cells:
-                grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-                if grade_id in cells and cell.cell_type == "code":
-                    printed = "".join(output.get("text", "") for output in cell.outputs if output.get("name") == "stdout")
-                    for verdict, check in CHECK_LINE.findall(printed):
-                        seen[grade_id].add(check)
-                        if verdict == "PASS":
-                            passed[grade_id][student].add(check)
-    items = [ItemResults(cell, points, [scores[student] for student in sorted(scores)],
-                         {check: sum(check not in got for got in passed[cell].values()) / len(totals)
-                          for check in sorted(seen[cell])})
-             for cell, (points, scores) in cells.items()]
-    return totals, items
-
-
-def read_flags(course: Path, assignment: str) -> dict[str, list[str]]:
-    """The flags of every student graded so far (from logs/<assignment>/<student>.json), flagged ones only."""
-    outcomes = [json.loads(path.read_text()) for path in sorted((course / "logs" / assignment).glob("*.json"))]
-    return {outcome["student"]: outcome["flags"] for outcome in outcomes if outcome["flags"]}
-
-
-def summary(assignment: str, totals: dict[str, float], items: list[ItemResults], flags: dict[str, list[str]]) -> str:
-    """A few lines to read in the terminal: scores, the checks most missed, the flagged submissions."""
-    if not totals:
-        return f"{assignment}: no submission in the gradebook"
-    points = sum(item.points for item in items)
-    scores = list(totals.values())
-    lines = [f"{assignment}: {len(scores)} submissions, mean {statistics.mean(scores):.2f} of {points:g} points, "
-             f"median {statistics.median(scores):.2f}; {sum(s == points for s in scores)} full marks, "
-             f"{sum(s == 0 for s in scores)} zero"]
-    missed = _most_missed(items)[:3]
-    if missed:
-        lines.append("most missed checks: " + "; ".join(f"{check} ({rate:.0%})" for check, rate in missed))
-    lines.append(f"flagged: {len(flags)}" + "".join(f"\n  {student}: {'; '.join(why)}" for student, why in flags.items()))
-    return "\n".join(lines)
-
-
-def _most_missed(items: list[ItemResults]) -> list[tuple[str, float]]:
-    rates = [(f"{item.name.removesuffix('_graded')}: {check}", rate)
-             for item in items for check, rate in item.check_failure_rates.items()]
-    return sorted(rates, key=lambda pair: (-pair[1], pair[0]))
-
-
-def write_report(course: Path, url: str, assignment: str, path: Path) -> str:
-    """Write one self-contained HTML page (figures inlined as PNG): the course's score distributions, then this
-    assignment's per-item scores, how often each hidden check failed, and the flagged submissions.
-
-    Returns its summary, for the terminal.
-    """
-    from lrcourse.plotting import PALETTE  # here, not at the top: it imports torch, which grading workers never need
-
-    totals, items = item_results(course, url, assignment)
-    flags = read_flags(course, assignment)
-    text = summary(assignment, totals, items, flags)
-    with Gradebook(url) as gradebook:
-        course_totals = {a.name: (a.max_score, [s.score for s in gradebook.assignment_submissions(a.name)])
-                         for a in gradebook.assignments}
-    course_totals = {name: value for name, value in course_totals.items() if value[1]}
-    body = [f"<h1>Grading report: {html.escape(assignment)}</h1>", f"<pre>{html.escape(text)}</pre>"]
-    if course_totals:
-        body.append("<h2>Total scores, every assignment graded so far</h2>")
-        body.append(_histograms(
-            [(name, points, scores) for name, (points, scores) in course_totals.items()], PALETTE[0],
-            "Histograms of the total score of every assignment with submissions: " + "; ".join(
-                f"{name}, {len(s)} submissions, mean {statistics.mean(s):.2f} of {p:g}"
-                for name, (p, s) in course_totals.items())))
-    if totals:
-        body.append(f"<h2>{html.escape(assignment)}: the score of each graded item</h2>")
-        body.append(_histograms(
-            [(item.name.removesuffix("_graded"), item.points, item.scores) for item in items], PALETTE[2],
-            "Histograms of the score of each graded item: " + "; ".join(
-                f"{item.name}, mean {statistics.mean(item.scores):.2f} of {item.points:g}" for item in items)))
-    missed = _most_missed(items)
-    if missed:
-        body.append(f"<h2>{html.escape(assignment)}: which hidden checks students miss</h2>")
-        figure = Figure(figsize=(8, 0.8 + 0.22 * len(missed)))
-        ax = figure.subplots()
-        labels = [label if len(label) <= 70 else f"{label[:46]}...{label[-21:]}" for label, _ in missed]
-        ax.barh(range(len(missed)), [100 * rate for _, rate in missed], color=PALETTE[3])
-        ax.set(yticks=range(len(missed)), xlim=(0, 100), xlabel="% of students who did not pass the check")
-        ax.set_yticklabels(labels, fontsize="small")
-        ax.invert_yaxis()
-        body.append(_inlined(figure, f"Bar chart of the share of students failing each of {len(missed)} hidden "
-                                     "checks, most missed first: "
-                                     + "; ".join(f"{label} {rate:.0%}" for label, rate in missed[:10])))
-    body.append(f"<h2>{html.escape(assignment)}: flagged submissions ({len(flags)})</h2>")
-    rows = "".join(f"<tr><td>{html.escape(student)}</td><td>{'<br>'.join(html.escape(f) for f in why)}</td></tr>"
-                   for student, why in flags.items())
-    body.append(f"<table><tr><th>student</th><th>why</th></tr>{rows}</table>" if flags else "<p>None.</p>")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Grading report: "
-                    f"{html.escape(assignment)}</title><style>{_STYLE}</style></head><body>{''.join(body)}</body></html>")
-    return text
-
-
-_STYLE = ("body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}img{max-width:100%}"
-          "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.3em .6em;text-align:left;"
-          "vertical-align:top}")
-
-
-def _histograms(panels: list[tuple[str, float, list[float]]], colour: str, alt: str) -> str:
-    """One histogram of scores per (title, points, scores), three to a row, as an inlined figure."""
-    columns = min(len(panels), 3)
-    rows = -(-len(panels) // columns)
-    figure = Figure(figsize=(3.2 * columns, 2.6 * rows))
-    axes = figure.subplots(rows, columns, squeeze=False).flat
-    for ax, (title, points, scores) in zip(axes, panels):
-        ax.hist(scores, bins=10, range=(0, points or 1), color=colour, edgecolor="white")
-        ax.set(title=title, xlabel=f"score (of {points:g})", ylabel="students")
-        ax.yaxis.get_major_locator().set_params(integer=True)
-    for ax in axes:  # the rest of the last row
-        ax.set_visible(False)
-    return _inlined(figure, alt)
-
-
-def _inlined(figure: Figure, alt: str) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    return (f"<figure><img alt='{html.escape(alt, quote=True)}' "
-            f"src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}'></figure>")
-
-
 # ---------------------------------------------------------------- the command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m lrcourse.classroom", description=__doc__.split("\n\n")[0],
+        prog="python -m lrgrader", description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     grade = commands.add_parser(
@@ -439,7 +272,7 @@ def _run(args) -> int:
               f"{args.workers} workers ({len(outcomes) / minutes:.1f} per minute)")
         feedback_and_grades(course, args.assignment, students, url)
     path = args.report or course / "reports" / f"{args.assignment}.html"
-    print(write_report(course, url, args.assignment, path))
+    print(report.write_report(course, url, args.assignment, path))
     if args.command == "grade":
         print(f"feedback in {course / 'feedback'}, grades in {course / 'grades.csv'}, "
               f"logs in {course / 'logs' / args.assignment}")

@@ -1,0 +1,164 @@
+"""The checks' process: one hidden suite run with pytest against an answer that lives in another process.
+
+Forked by the grader (:mod:`lrgrader.server`) for each request, this process first forks the starter of the
+answer's processes (:class:`lrgrader.answer.AnswerStarter`), so that no answer's process ever holds anything of
+the suite; then it loads the suite and runs it. Every check receives the fixture ``answer``, a
+:class:`lrgrader.bridge.Handle` through which each call reaches the answer. Student code never runs here.
+
+Each check may use :attr:`~lrgrader.limits.Limits.check_cpu_seconds` of CPU time, this process's and the
+answer's together (a loaded machine slows a check down but does not make it fail), and the whole suite
+:attr:`~lrgrader.limits.Limits.suite_cpu_seconds`. The outcome of every check goes back to the grader as one
+typed record (:class:`lrgrader.records.SuiteRun`), through a pipe the answer has no end of.
+
+A check's name in the feedback is its docstring's first line (with the parameters, if any), and its assertion
+message says what went wrong in words a student can act on; assertions are not rewritten, so expected values
+appear only where a message puts them. The suites may use :func:`is_class` and :func:`derives_from` to ask
+about the answer's classes, since a handle is not the class itself.
+"""
+
+import os
+import resource
+import signal
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+import cloudpickle
+import pytest
+
+from lrgrader import bridge, wire
+from lrgrader.answer import AnswerStarter
+from lrgrader.limits import LIMITS
+from lrgrader.records import Check, SuiteRun
+
+
+def is_class(answer: bridge.Handle) -> bool:
+    """Whether the answer is a class (rather than a function or an object)."""
+    return bridge.mro(answer)[0]
+
+
+def derives_from(answer: bridge.Handle, cls: type) -> bool:
+    """Whether the answer (a class, or an object of one) derives from ``cls``, which must be importable."""
+    return f"{cls.__module__}.{cls.__qualname__}" in bridge.mro(answer)[1]
+
+
+class _Checks:
+    """A pytest plugin: gives each check its time limits and records each outcome as a :class:`Check`."""
+
+    def __init__(self, answer: bridge.ChecksSide, suites: Path):
+        self.answer, self.suites = answer, suites
+        self.names, self.results, self.cpu_seconds = {}, [], {}
+        self.collected, self.problem = 0, None
+        self.started = time.process_time()
+
+    def suite_cpu_used(self) -> float:
+        running = bridge.answer_cpu(self.answer._pid) if self.answer._pid else 0.0
+        return time.process_time() - self.started + self.answer.answer_cpu_spent + running
+
+    def pytest_collection_finish(self, session):
+        """The suites' own modules travel by value: the answer's process can neither import nor read them."""
+        for module in list(sys.modules.values()):
+            if Path(getattr(module, "__file__", None) or "/").is_relative_to(self.suites):
+                cloudpickle.register_pickle_by_value(module)
+
+    def pytest_collection_modifyitems(self, items):
+        for item in items:
+            doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+            self.names[item.nodeid] = f"{doc} [{item.callspec.id}]" if hasattr(item, "callspec") else doc
+        self.collected = len(items)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item):
+        left = LIMITS.suite_cpu_seconds - self.suite_cpu_used()
+        if left <= 0:
+            self.problem = (f"the checks did not finish within {LIMITS.suite_cpu_seconds:g} s of CPU time. "
+                            "Look for a loop that never ends.")
+            raise bridge.CheckTimeout
+        self.answer.begin(bridge.Budget(min(LIMITS.check_cpu_seconds, left), LIMITS.check_wall_seconds))
+        try:
+            return (yield)
+        finally:
+            self.cpu_seconds[item.nodeid] = self.answer.cpu_used()
+            self.answer.end()
+
+    def pytest_runtest_makereport(self, item, call):
+        if call.when == "call" or (call.when == "setup" and call.excinfo is not None):
+            self.results.append(Check(self.names[item.nodeid], call.excinfo is None, self._why(call.excinfo),
+                                      round(self.cpu_seconds.get(item.nodeid, 0.0), 3)))
+
+    def _why(self, excinfo) -> str:
+        if excinfo is None:
+            return ""
+        error = excinfo.value
+        if isinstance(error, bridge.CheckTimeout):
+            return (f"did not finish within {LIMITS.check_cpu_seconds:g} s of CPU time: is there a loop that "
+                    "never ends?")
+        if isinstance(error, bridge.RuleBroken):
+            return str(error)
+        if isinstance(error, AssertionError):
+            return str(error) or "a check failed"
+        if isinstance(error, pytest.fail.Exception):  # pytest.raises saw nothing raised: "DID NOT RAISE X"
+            return str(error).replace("DID NOT RAISE", "returned normally; it should have raised")
+        if isinstance(error, NotImplementedError):
+            return "still raises NotImplementedError: replace that line with your code"
+        if isinstance(error, MemoryError):
+            return "ran out of memory"
+        if isinstance(error, bridge.AnswerCrashed):
+            return str(error)
+        if isinstance(error, bridge.AnswerUnloadable):
+            return f"the grader could not load your answer ({error})"
+        if isinstance(error, wire.WireError):
+            return f"your code sent back something the grader cannot read: {error}"
+        return f"your code raised {type(error).__name__}: {error}"
+
+
+# pytest's plugins that grading has no use for; the last two would collect all garbage twice per suite.
+_UNUSED_PLUGINS = ("cacheprovider", "stepwise", "doctest", "junitxml", "pastebin", "legacypath", "nose",
+                   "debugging", "unraisableexception", "threadexception")
+
+
+def _answer_plugin(answer: bridge.ChecksSide) -> types.ModuleType:
+    """A plugin module whose one fixture, ``answer``, is what every check receives."""
+    plugin = types.ModuleType("lrgrader_answer")
+    plugin.answer = pytest.fixture(name="answer", scope="session")(lambda: answer.root)
+    return plugin
+
+
+def run(suite: Path, item: str, payload: bytes, report_fd: int) -> int:
+    """In the checks' process: run ``suite`` on the pickled answer, write a :class:`SuiteRun` to ``report_fd``."""
+    from hypothesis import HealthCheck, Phase, settings
+
+    starter = AnswerStarter(payload, item)
+    del payload
+    answer = bridge.ChecksSide(starter, LIMITS.reply_bytes)
+    limit = LIMITS.checks_memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # No shrinking: a failing example is reported as it is found, since shrinking it could outlast the
+    # check's time limit and the feedback names no example anyway.
+    settings.register_profile("grading", derandomize=True, database=None, deadline=None, print_blob=False,
+                              phases=[Phase.explicit, Phase.reuse, Phase.generate],
+                              suppress_health_check=[HealthCheck.too_slow])
+    settings.load_profile("grading")
+    checks = _Checks(answer, suite.parent.parent)
+    signal.signal(signal.SIGPROF, _time_out)
+    os.chdir(tempfile.mkdtemp(prefix="lrgrader-checks-"))
+    Path("pytest.ini").write_text("[pytest]\n")
+    sys.path.insert(0, str(suite.parent.parent))  # the suites' shared helpers module
+    try:
+        pytest.main([str(suite), "-c", "pytest.ini", "--confcutdir", str(suite.parent), "--assert=plain", "-q",
+                     *(f"-pno:{name}" for name in _UNUSED_PLUGINS)], plugins=[checks, _answer_plugin(answer)])
+    finally:
+        answer.stop()
+        starter.close()
+    run = SuiteRun(checks.collected, tuple(checks.results), checks.problem,
+                   tuple(sorted(api for api, _ in answer.broken_rules)))
+    data = run.to_json().encode()
+    while data:
+        data = data[os.write(report_fd, data):]
+    return 0
+
+
+def _time_out(signum, frame):
+    raise bridge.CheckTimeout

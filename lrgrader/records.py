@@ -1,0 +1,171 @@
+"""The records that cross process boundaries in grading, each one typed: what the checks' process reports, what
+the grader answers a kernel, what the ledger and the class command's logs keep, and what the report reads.
+
+Each record is a frozen dataclass that travels as JSON and is read back with :meth:`from_json`, which checks
+every field's type: a record is never printed text parsed back, and a malformed one is an error, not a guess.
+"""
+
+import json
+import types
+import typing
+from dataclasses import asdict, dataclass, field, fields
+
+
+class RecordError(ValueError):
+    """A record that does not have the fields and types it should."""
+
+
+def earned(points: float, passed: int, checks: int) -> float:
+    """The points a graded item earns for passing ``passed`` of its ``checks`` checks."""
+    return round(points * passed / checks, 2) if checks else 0.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One hidden check: its name in the feedback, whether it passed, why not, and the CPU seconds it took (the
+    checks' and the answer's together)."""
+    name: str
+    passed: bool
+    message: str = ""
+    cpu_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The grader's verdict on one graded item (``"ex01/gd_step"``) of one submission.
+
+    ``problem`` says why no check could count (the suite ran out of time, crashed, or the answer could not be
+    taken); ``broken_rules`` names what the answer used that its exercise forbids. Either gives 0 points.
+    """
+    item: str
+    points: float
+    checks: tuple[Check, ...] = ()
+    problem: str | None = None
+    broken_rules: tuple[str, ...] = ()
+
+    @property
+    def passed(self) -> int:
+        return sum(check.passed for check in self.checks)
+
+    @property
+    def score(self) -> float:
+        if self.problem or self.broken_rules:
+            return 0.0
+        return earned(self.points, self.passed, len(self.checks))
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Verdict":
+        data = _object(text)
+        checks = data.get("checks")
+        if not isinstance(checks, list):
+            raise RecordError("a verdict's checks must be a list")
+        data["checks"] = tuple(_build(Check, check) for check in checks)
+        data["broken_rules"] = tuple(_typed(data.get("broken_rules"), list, "broken_rules"))
+        if not all(isinstance(rule, str) for rule in data["broken_rules"]):
+            raise RecordError("a verdict's broken rules must be strings")
+        if isinstance(data.get("points"), int) and not isinstance(data.get("points"), bool):
+            data["points"] = float(data["points"])
+        return _build(cls, data)
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """What the checks' process reports of one run of a suite: the checks it collected, each one's result, and
+    what went wrong if the run could not finish."""
+    collected: int
+    checks: tuple[Check, ...] = ()
+    problem: str | None = None
+    broken_rules: tuple[str, ...] = ()
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "SuiteRun":
+        data = _object(text)
+        data["checks"] = tuple(_build(Check, check) for check in _typed(data.get("checks"), list, "checks"))
+        data["broken_rules"] = tuple(_typed(data.get("broken_rules"), list, "broken_rules"))
+        return _build(cls, data)
+
+
+@dataclass(frozen=True)
+class Request:
+    """A kernel's request to the grader: run the suite of ``item`` on the answer that follows (``size`` bytes)."""
+    item: str
+    size: int
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Request":
+        return _build(cls, _object(text))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How grading one student's submission of an assignment went, as the class command logs it: why it was
+    flagged (empty if it was not), how long it took, and the grader's verdict on every item it ran."""
+    student: str
+    flags: tuple[str, ...] = ()
+    seconds: float = 0.0
+    verdicts: tuple[Verdict, ...] = field(default=())
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "Outcome":
+        data = _object(text)
+        data["flags"] = tuple(_typed(data.get("flags"), list, "flags"))
+        data["verdicts"] = tuple(Verdict.from_json(json.dumps(verdict))
+                                 for verdict in _typed(data.get("verdicts"), list, "verdicts"))
+        if isinstance(data.get("seconds"), int):
+            data["seconds"] = float(data["seconds"])
+        return _build(cls, data)
+
+
+def _object(text: str) -> dict:
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError) as error:
+        raise RecordError(f"not a JSON record ({error})") from None
+    if not isinstance(data, dict):
+        raise RecordError("a record must be a JSON object")
+    return data
+
+
+def _typed(value, kind, name: str):
+    if not isinstance(value, kind):
+        raise RecordError(f"{name} must be a {kind.__name__}")
+    return value
+
+
+def _build(cls, data):
+    """``cls(**data)``, after checking that ``data`` has exactly its fields, each of its declared type."""
+    if not isinstance(data, dict):
+        raise RecordError(f"a {cls.__name__} must be a JSON object")
+    names = {f.name for f in fields(cls)}
+    if set(data) - names:
+        raise RecordError(f"a {cls.__name__} has no field {sorted(set(data) - names)[0]!r}")
+    record = cls(**data)
+    for f in fields(cls):
+        if not _has_type(getattr(record, f.name), f.type):
+            raise RecordError(f"{cls.__name__}.{f.name} should be {f.type}, not {getattr(record, f.name)!r}")
+    return record
+
+
+def _has_type(value, annotation) -> bool:
+    origin = typing.get_origin(annotation)
+    if origin is tuple:
+        return isinstance(value, tuple)
+    if origin in (types.UnionType, typing.Union):
+        return any(_has_type(value, option) for option in typing.get_args(annotation))
+    if annotation is type(None):
+        return value is None
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, annotation)

@@ -1,0 +1,213 @@
+"""The grader: runs the hidden suite of a graded item against an answer a kernel sends, and decides the verdict.
+
+    python -I -m lrgrader.server --socket PATH [--assignment ex01 --ledger PATH]
+
+One such process serves one kernel over a Unix socket: a learner's, started by :func:`lrgrader.client.grade` the
+first time it runs, or, when a class is graded, the confined kernel of one submission (:mod:`lrgrader.sandbox`),
+which may ask only for the items of its assignment and whose every verdict is appended to a ledger that the
+kernel cannot touch: the sandbox grades from the ledger, not from what the notebook shows.
+
+The server imports pytest and hypothesis once (and torch, where the suites need it), then for each request
+forks the checks' process (:mod:`lrgrader.checks`), which starts the answer's. The verdict is decided here, from
+the checks' report: it counts only if the checks' process reported one result for every check it collected,
+within the suite's time limit; the item's points come from its grade cell's metadata.
+"""
+
+import argparse
+import contextlib
+import gc
+import json
+import os
+import re
+import select
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+from lrgrader import suites
+from lrgrader.limits import LIMITS
+from lrgrader.records import RecordError, Request, SuiteRun, Verdict
+
+REPORT_BYTES = 16 * 2**20  # the largest report a checks' process may send
+
+
+def run_item(item: str, payload: bytes, close: tuple[int, ...] = ()) -> Verdict:
+    """Run the hidden suite of ``item`` on the pickled answer ``payload``; the verdict.
+
+    The checks' process is forked from this one, with its own process group, which is killed once it has
+    reported (or run past the suite's time limit), and with it everything the answer started. ``close`` are
+    descriptors the checks' process must not keep (this server's sockets).
+    """
+    path = suites.suite(item)
+    points = _read_apart(suites.points, item)
+    if not payload:
+        return Verdict(item, points, problem="the grader could not take your answer")
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the checks' process
+        status = 1
+        try:
+            os.setsid()
+            os.close(read_end)
+            for fd in close:
+                os.close(fd)
+            from lrgrader import checks
+
+            status = checks.run(path, item, payload, write_end)
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    try:
+        report, in_time = _read_report(read_end, time.monotonic() + LIMITS.suite_wall_seconds)
+    finally:
+        os.close(read_end)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    return _verdict(item, points, report, in_time)
+
+
+def _read_apart(function, *args):
+    """``function(*args)`` computed in a child process, its result sent back as JSON.
+
+    Every answer's process descends from this one, so this process never reads a suite or a notebook itself:
+    even freed, their text would linger in the memory the answers inherit.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.close(read_end)
+            try:
+                result = {"value": function(*args)}
+            except suites.UnknownItem as error:
+                result = {"error": str(error)}
+            os.write(write_end, json.dumps(result).encode())
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as reader:
+        data = reader.read()
+    os.waitpid(pid, 0)
+    result = json.loads(data or b'{"error": "the grader could not read the course"}')
+    if "error" in result:
+        raise suites.UnknownItem(result["error"])
+    return result["value"]
+
+
+def _read_report(fd: int, deadline: float) -> tuple[bytes, bool]:
+    """Everything the checks' process writes until it closes the pipe; (bytes, whether that came in time)."""
+    chunks, size = [], 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return b"", False
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks), True
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > REPORT_BYTES:
+            return b"", True
+
+
+def _verdict(item: str, points: float, report: bytes, in_time: bool) -> Verdict:
+    if not in_time:
+        return Verdict(item, points, problem=f"the checks did not finish within {LIMITS.suite_wall_seconds:g} s. "
+                                             "Look for a loop that never ends, or code that waits for something.")
+    try:
+        run = SuiteRun.from_json(report.decode())
+    except (RecordError, UnicodeDecodeError):
+        return Verdict(item, points, problem="the checks crashed before they could finish. Please tell your "
+                                             "instructor.")
+    if run.collected == 0:
+        return Verdict(item, points, problem="the grader found no checks to run. Please tell your instructor.")
+    problem = run.problem
+    if problem is None and len(run.checks) != run.collected:
+        problem = (f"the checks collected {run.collected} checks but reported {len(run.checks)}. Please tell your "
+                   "instructor.")
+    return Verdict(item, points, run.checks, problem, run.broken_rules)
+
+
+def serve(socket_path: str, assignment: str | None = None, ledger: Path | None = None):
+    """Serve the kernels that connect to ``socket_path``, one request at a time, until killed."""
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(socket_path)  # before the heavy imports: a kernel that comes early waits in the backlog
+    listener.listen()
+    _preload(assignment)
+    while True:
+        connection, _ = listener.accept()
+        with connection:
+            connection.settimeout(60)
+            try:
+                request, payload = _read_request(connection)
+                if assignment is not None and suites.parse(request.item)[0] != assignment:
+                    raise suites.UnknownItem(f"this grader grades {assignment} only")
+                verdict = run_item(request.item, payload, close=(listener.fileno(), connection.fileno()))
+            except (OSError, RecordError, suites.UnknownItem, ValueError) as error:
+                with contextlib.suppress(OSError):
+                    connection.sendall(json.dumps({"error": str(error)[:500]}).encode())
+                continue
+            if ledger is not None:
+                with open(ledger, "a") as file:
+                    file.write(verdict.to_json() + "\n")
+            with contextlib.suppress(OSError):
+                connection.sendall(verdict.to_json().encode())
+
+
+def _read_request(connection: socket.socket) -> tuple[Request, bytes]:
+    header = b""
+    while not header.endswith(b"\n"):
+        byte = connection.recv(1)
+        if not byte or len(header) > 4096:
+            raise ValueError("a malformed request")
+        header += byte
+    request = Request.from_json(header.decode())
+    if not 0 <= request.size <= LIMITS.answer_bytes:
+        raise ValueError(f"an answer of {request.size} bytes")
+    payload = bytearray()
+    while len(payload) < request.size:
+        chunk = connection.recv(min(1 << 20, request.size - len(payload)))
+        if not chunk:
+            raise ValueError("a truncated answer")
+        payload += chunk
+    return request, bytes(payload)
+
+
+def _preload(assignment: str | None):
+    """Import once, for every checks' and answer's process forked from here, what the suites will need."""
+    import hypothesis  # noqa: F401
+    import numpy  # noqa: F401
+    import pytest  # noqa: F401
+
+    if _read_apart(_uses_torch, assignment):
+        import torch  # noqa: F401 (3 s of CPU: only where some suite uses it)
+        import torch._dynamo  # noqa: F401 (torch.optim imports it on an optimizer's first use)
+    gc.freeze()  # what is imported now will never be garbage: no collection in a forked process scans it
+
+
+def _uses_torch(assignment: str | None) -> bool:
+    folder = suites.suites_folder() / (assignment or "")
+    texts = (path.read_text() for path in folder.rglob("*.py"))
+    return any(re.search(r"^\s*(import|from) torch", text, re.MULTILINE) for text in texts)
+
+
+def main(argv: list[str]):
+    parser = argparse.ArgumentParser(prog="python -I -m lrgrader.server", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--socket", required=True, help="the Unix socket to listen on")
+    parser.add_argument("--assignment", help="grade this assignment's items only")
+    parser.add_argument("--ledger", type=Path, help="append every verdict to this file (JSON lines)")
+    args = parser.parse_args(argv)
+    # One thread each: BLAS pools reserve memory per thread, a class is graded in parallel, and a process that
+    # has started no threads can fork safely.
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+    serve(args.socket, args.assignment, args.ledger)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
