@@ -120,6 +120,7 @@ def receive_frame(connection: socket.socket, limit: int, wait=lambda connection:
 _NOT_STATEFUL = (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType,
                  types.CodeType, BaseException, weakref.ref)
 _UNTRACKED = (type(None), bool, int, float, complex, str, bytes, tuple, pickle.PickleBuffer, memoryview)
+_UNTRACKED_TYPES = frozenset(_UNTRACKED)
 
 
 def snapshot(obj):
@@ -284,8 +285,9 @@ def _same_bits(a, b) -> bool:
 
 
 class _Randomness:
-    """The global random states of torch, NumPy and ``random``, kept in step between the two processes: before
-    each message, :meth:`changed` gives them (as plain values) if they changed since the last exchange."""
+    """The global random states of torch and NumPy, kept in step between the two processes: before each message,
+    :meth:`changed` gives them (as plain values) if they changed since the last exchange. (Python's ``random``
+    is left out: no check seeds it for an answer, and reading its state costs more than all the rest.)"""
 
     def __init__(self):
         self._last = None
@@ -297,29 +299,29 @@ class _Randomness:
         self._last = fingerprint
         torch = wire.torch_module()
         return (None if torch is None else wire.tensor_to_wire(torch.get_rng_state()),
-                np.random.get_state(legacy=False), random.getstate())
+                np.random.get_state(legacy=False))
 
     def apply(self, states):
         """Take on the states the other process sent (ignoring any that do not fit)."""
         try:
-            torch_state, numpy_state, python_state = states
+            torch_state, numpy_state = states
             torch = wire.torch_module()
             if torch is not None and torch_state is not None:
                 torch.set_rng_state(wire.tensor_from_wire(torch_state))
             np.random.set_state(numpy_state)
-            random.setstate(python_state)
         except (TypeError, ValueError, RuntimeError, KeyError, IndexError):
             pass
         self._last = self._fingerprint()
 
     @staticmethod
     def _fingerprint() -> tuple:
-        """Cheap to take (it is taken before every message): NumPy's generator is read in place, its 624 words
-        and position, rather than through ``get_state`` (which copies it into a new dictionary)."""
+        """Cheap to take (it is taken before every message): NumPy's generator is read in place, its 624 words,
+        position and cached normal deviate, rather than through ``get_state`` (which copies it into a new
+        dictionary)."""
         torch = wire.torch_module()
         numpy_state = np.random.mtrand._rand._bit_generator.ctypes.state_address
         return (None if torch is None else torch.get_rng_state().numpy().tobytes(),
-                ctypes.string_at(numpy_state, 624 * 4 + 4), random.getstate())
+                ctypes.string_at(numpy_state, 624 * 4 + 4))
 
 
 class _Table:
@@ -328,7 +330,7 @@ class _Table:
 
     def __init__(self):
         self.objects, self.ids, self.last = {}, {}, {}
-        self.next_id = 0
+        self.next_id, self.new = 0, []
 
     def id_of(self, obj) -> int | None:
         number = self.ids.get(id(obj))
@@ -344,7 +346,13 @@ class _Table:
             if not isinstance(obj, _UNTRACKED) and id(obj) not in self.ids:
                 self.objects[self.next_id + offset] = obj
                 self.ids[id(obj)] = self.next_id + offset
+                self.new.append(self.next_id + offset)
         self.next_id += len(memo)
+
+    def take_new(self) -> list[int]:
+        """The ids given since the last call."""
+        new, self.new = self.new, []
+        return new
 
     def drop(self, number: int):
         obj = self.objects.pop(number, None)
@@ -356,15 +364,46 @@ class _Table:
 # ------------------------------------------------------------------ pickling from the checks to the answer
 
 
+# The fingerprints (see quick_fingerprint) of the tensors and arrays pickled or unpickled for the message in
+# progress, by id: their bytes are at hand then, and each is about to be remembered as exchanged.
+_FINGERPRINTS: dict[int, tuple] = {}
+
+
+def _array(dtype: str, shape: tuple, data: bytes) -> np.ndarray:
+    array = wire._array(dtype, list(shape), data)
+    _FINGERPRINTS[id(array)] = (array.dtype.str, array.shape, data)
+    return array
+
+
+def _tensor_fingerprint(tree: tuple) -> tuple:
+    """What :func:`quick_fingerprint` gives for the tensor that a (compact) tag describes."""
+    _, dtype, shape, data, requires_grad, _, gradient = tree
+    grad = None if gradient is None else (wire.torch_dtypes()[gradient[1]], tuple(gradient[2]), gradient[3])
+    return wire.torch_dtypes()[dtype], tuple(shape), data, requires_grad, grad
+
+
+def _compact(tree: tuple) -> tuple:
+    """A tensor's tag with its shape as a tuple, as it is pickled: a list would be one more object to keep in step."""
+    tag, dtype, shape, data, requires_grad, parameter, gradient = tree
+    return tag, dtype, tuple(shape), data, requires_grad, parameter, None if gradient is None else _compact(gradient)
+
+
+def _expanded(tree: tuple) -> tuple:
+    tag, dtype, shape, data, requires_grad, parameter, gradient = tree
+    return tag, dtype, list(shape), data, requires_grad, parameter, None if gradient is None else _expanded(gradient)
+
+
 def _tensor(tree):
-    return wire.tensor_from_wire(tree)
+    tensor = wire.tensor_from_wire(_expanded(tree))
+    _FINGERPRINTS[id(tensor)] = _tensor_fingerprint(tree)
+    return tensor
 
 
 def _graph_tensor(tree):
     """In the answer's process: a tensor whose autograd graph stayed with the checks (see :func:`graph_tensor_class`)."""
     import torch
 
-    return torch.Tensor._make_subclass(graph_tensor_class(), wire.tensor_from_wire(tree).detach(), True)
+    return torch.Tensor._make_subclass(graph_tensor_class(), _tensor(tree).detach(), True)
 
 
 @functools.cache
@@ -391,6 +430,8 @@ class _Pickler(cloudpickle.Pickler):
         self.table, self.handle_id = table, handle_id
 
     def persistent_id(self, obj):
+        if type(obj) in _UNTRACKED_TYPES:
+            return None
         if isinstance(obj, Handle):
             return ("handle", self.handle_id(obj))
         number = self.table.id_of(obj)
@@ -400,10 +441,14 @@ class _Pickler(cloudpickle.Pickler):
         torch = wire.torch_module()
         if torch is not None and type(obj) in (torch.Tensor, torch.nn.Parameter) and wire.tensor_ok(obj):
             if obj.grad_fn is not None:
-                return _graph_tensor, (wire.tensor_to_wire(obj),)
-            return _tensor, (wire.tensor_to_wire(obj, grad=True),)
+                return _graph_tensor, (_compact(wire.tensor_to_wire(obj)),)
+            tree = _compact(wire.tensor_to_wire(obj, grad=True))
+            _FINGERPRINTS[id(obj)] = _tensor_fingerprint(tree)
+            return _tensor, (tree,)
         if type(obj) is np.ndarray and wire._numpy_dtype_ok(obj.dtype):
-            return wire._array, (obj.dtype.str, list(obj.shape), np.ascontiguousarray(obj).tobytes())
+            data = obj.tobytes()
+            _FINGERPRINTS[id(obj)] = (obj.dtype.str, obj.shape, data)
+            return _array, (obj.dtype.str, obj.shape, data)
         if isinstance(obj, types.GeneratorType):
             return iter, (list(obj),)
         return super().reducer_override(obj)
@@ -463,7 +508,7 @@ class ChecksSide:
     def __init__(self, start_answer, reply_limit: int):
         self._start_answer, self._reply_limit = start_answer, reply_limit
         self._connection, self._pid, self.generation = None, None, 0
-        self._budget, self._started = None, None
+        self._budget, self._started, self._answer_read = None, None, (0.0, 0.0)
         self.answer_cpu_spent = 0.0  # CPU seconds of the answer's processes that have ended
         self.root = Handle(self, ROOT, None)
         self.broken_rules = set()
@@ -478,7 +523,7 @@ class ChecksSide:
         self.generation += 1
         self._table, self._handles, self._released_handles = _Table(), weakref.WeakValueDictionary(), []
         self.methods = set()  # (handle, name) of the attributes known to be methods of the answer's objects
-        self._randomness = _Randomness()
+        self._randomness, self._answer_read = _Randomness(), (0.0, 0.0)
         if self._started is not None:
             self._started["answer"] = 0.0
         greeting = self._receive()
@@ -519,13 +564,17 @@ class ChecksSide:
         elif not quietly:
             raise CheckTimeout
 
-    def cpu_used(self) -> float:
-        """CPU seconds the check in progress has used, in this process and in the answer's."""
-        own = time.process_time() - self._started["own"]
-        return own + ((answer_cpu(self._pid) - self._started["answer"]) if self._pid else 0.0)
+    def cpu_used(self, fresh: bool = True) -> float:
+        """CPU seconds the check in progress has used, in this process and in the answer's; the answer's as read
+        in the last 20 ms unless ``fresh`` (reading it costs a file read)."""
+        now = time.monotonic()
+        if self._pid and (fresh or now - self._answer_read[0] > 0.02):
+            self._answer_read = (now, answer_cpu(self._pid))
+        answer = (self._answer_read[1] - self._started["answer"]) if self._pid else 0.0
+        return time.process_time() - self._started["own"] + answer
 
     def remaining(self) -> float | None:
-        return None if self._budget is None else self._budget.cpu_seconds - self.cpu_used()
+        return None if self._budget is None else self._budget.cpu_seconds - self.cpu_used(fresh=False)
 
     def _wait(self, connection):
         """Wait for the answer to send, within the check's limits; kill it and raise CheckTimeout past them."""
@@ -572,7 +621,7 @@ class ChecksSide:
 
     def _send(self, message):
         """Send a message, with the state of every object the checks changed since it was last exchanged."""
-        table, first_new, sync = self._table, self._table.next_id, []
+        table, sync = self._table, []
         for number in list(table.objects):
             obj = table.objects[number]
             quick = quick_fingerprint(obj, table.id_of)
@@ -588,8 +637,9 @@ class ChecksSide:
             sync.append((number, blob))
         body, memo = _pickled(message, table, self._handle_id)
         table.register(memo)
-        for number in [*(number for number, _ in sync), *range(first_new, table.next_id)]:
+        for number in [*(number for number, _ in sync), *table.take_new()]:
             self._remember(number)
+        _FINGERPRINTS.clear()
         released, self._released_handles = self._released_handles, []
         send_frame(self._connection, pickle.dumps((sync, body, self._randomness.changed(), released), protocol=5))
 
@@ -598,7 +648,7 @@ class ChecksSide:
         obj = self._table.objects.get(number)
         if obj is None:
             return
-        fingerprint = quick_fingerprint(obj, self._table.id_of)
+        fingerprint = _FINGERPRINTS.get(id(obj)) or quick_fingerprint(obj, self._table.id_of)
         if fingerprint is None and (state := snapshot(obj)) is not None:
             fingerprint = _pickled(state, self._table, self._handle_id)[0]
         if fingerprint is not None:
@@ -862,16 +912,17 @@ class _AnswerSide:
             obj = self.handles.pop(number, None)
             if obj is not None and self.handle_ids.get(id(obj)) == number:
                 del self.handle_ids[id(obj)]
-        first_new, applied = self.table.next_id, []
+        applied = []
         for number, blob in sync:
             state = self._unpickle(blob)
             if number in self.table.objects:
                 apply_state(self.table.objects[number], state)
                 applied.append(number)
         message = self._unpickle(body)
-        for number in [*applied, *range(first_new, self.table.next_id)]:
+        for number in [*applied, *self.table.take_new()]:
             if number in self.table.objects:
                 self._remember(number, self.table.objects[number])
+        _FINGERPRINTS.clear()
         if randomness is not None:
             self.randomness.apply(randomness)
         return message
@@ -885,7 +936,7 @@ class _AnswerSide:
         return value
 
     def _remember(self, number: int, obj):
-        fingerprint = quick_fingerprint(obj, self.table.id_of)
+        fingerprint = _FINGERPRINTS.get(id(obj)) or quick_fingerprint(obj, self.table.id_of)
         if fingerprint is None and (state := snapshot(obj)) is not None:
             fingerprint = wire.dumps(self.encode(state))
         if fingerprint is not None:

@@ -147,8 +147,11 @@ def run(suite: Path, item: str, payload: bytes, report_fd: int) -> int:
     Path("pytest.ini").write_text("[pytest]\n")
     sys.path.insert(0, str(suite.parent.parent))  # the suites' shared helpers module
     try:
+        # No traceback formatting (--tb=no): it parses the suite's source for every failed check, which would
+        # make a wrong answer several times slower to grade than a right one.
         pytest.main([str(suite), "-c", "pytest.ini", "--confcutdir", str(suite.parent), "--assert=plain", "-q",
-                     *(f"-pno:{name}" for name in _UNUSED_PLUGINS)], plugins=[checks, _answer_plugin(answer)])
+                     "--tb=no", "-p", "hypothesis.extra.pytestplugin", *(f"-pno:{name}" for name in _UNUSED_PLUGINS)],
+                    plugins=[checks, _answer_plugin(answer)])
     finally:
         answer.stop()
         starter.close()

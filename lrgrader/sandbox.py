@@ -21,10 +21,12 @@
   :attr:`~lrgrader.limits.Limits.attempts` tries it is graded as the release.
 """
 
+import atexit
+import contextlib
 import json
 import os
 import shutil
-import subprocess
+import signal
 import sys
 import tempfile
 import time
@@ -37,6 +39,7 @@ from lrgrader.client import SOCKET_VARIABLE
 from lrgrader.instructor import NbgraderFailed, nbgrader
 from lrgrader.limits import LIMITS, cell_timeout
 from lrgrader.records import RecordError, Verdict, earned
+from lrgrader.server import Template
 
 KERNEL_NAME = "lrgrader-confined"
 SKIP = "skip-execution"  # the tag of the cells that nbclient does not run
@@ -66,10 +69,7 @@ def autograde_one(course: Path, assignment: str, student: str, *,
         (box / "config" / "nbgrader_config.py").write_text(_NBGRADER_CONFIG)
         environment = {"JUPYTER_PATH": f"{box / 'jupyter'}{os.pathsep}{os.environ.get('JUPYTER_PATH', '')}",
                        "JUPYTER_CONFIG_DIR": str(box / "config")}
-        grader = subprocess.Popen(
-            [sys.executable, "-I", "-m", "lrgrader.server", "--socket", str(grader_socket), "--assignment",
-             assignment, "--ledger", str(ledger)], cwd=box, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL)
+        grader = _template(assignment).start(grader_socket, ledger)
         try:
             _wait_for(grader_socket, grader)
             command = ["autograde", assignment, "--student", student, "--force", f"--CourseDirectory.db_url={db_url}",
@@ -80,7 +80,7 @@ def autograde_one(course: Path, assignment: str, student: str, *,
                 ledger.unlink(missing_ok=True)
                 (scratch / kernel.RUNNING_CELL).unlink(missing_ok=True)
                 try:
-                    nbgrader(course, *command, env=environment, timeout=_time_limit(staged))
+                    nbgrader(course, *command, env=environment, timeout=_time_limit(staged), forked=True)
                     break
                 except NbgraderFailed as failure:
                     log = failure.summary
@@ -93,8 +93,8 @@ def autograde_one(course: Path, assignment: str, student: str, *,
                     _stage_release(course / "exercises" / assignment, staged)
                     released = True
         finally:
-            grader.kill()
-            grader.wait()
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(grader, signal.SIGKILL)
         verdicts = _read_ledger(ledger)
         flags += _scores_from_ledger(db_url, assignment, student, verdicts)
     return flags, list(verdicts.values())
@@ -193,10 +193,22 @@ def _write_kernel_spec(jupyter: Path, scratch: Path, grader_socket: Path):
         "env": {**home, SOCKET_VARIABLE: str(grader_socket), "PYTHONNOUSERSITE": "1"}}))
 
 
-def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 60):
+_TEMPLATES: dict[str, Template] = {}
+
+
+def _template(assignment: str) -> Template:
+    """This process's grader template for ``assignment``, started the first time (a worker keeps it)."""
+    template = _TEMPLATES.get(assignment)
+    if template is None or template.process.poll() is not None:
+        template = _TEMPLATES[assignment] = Template(assignment)
+        atexit.register(template.close)
+    return template
+
+
+def _wait_for(path: Path, pid: int, seconds: float = 60):
     deadline = time.monotonic() + seconds
     while not path.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
+        if not Path(f"/proc/{pid}").exists() or time.monotonic() > deadline:
             raise RuntimeError("the grader did not start")
         time.sleep(0.02)
 

@@ -20,9 +20,12 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -133,12 +136,13 @@ def _verdict(item: str, points: float, report: bytes, in_time: bool) -> Verdict:
     return Verdict(item, points, run.checks, problem, run.broken_rules)
 
 
-def serve(socket_path: str, assignment: str | None = None, ledger: Path | None = None):
+def serve(socket_path: str, assignment: str | None = None, ledger: Path | None = None, preload: bool = True):
     """Serve the kernels that connect to ``socket_path``, one request at a time, until killed."""
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(socket_path)  # before the heavy imports: a kernel that comes early waits in the backlog
     listener.listen()
-    _preload(assignment)
+    if preload:
+        _preload(assignment)
     while True:
         connection, _ = listener.accept()
         with connection:
@@ -157,6 +161,65 @@ def serve(socket_path: str, assignment: str | None = None, ledger: Path | None =
                     file.write(verdict.to_json() + "\n")
             with contextlib.suppress(OSError):
                 connection.sendall(verdict.to_json().encode())
+
+
+class Template:
+    """A process that has imported, once, what an assignment's graders need, and forks a grader (:func:`serve`) for
+    each submission on request: each worker of the class command keeps one, so that no submission pays for
+    importing torch again. Like a grader, it never reads a suite or a notebook itself."""
+
+    def __init__(self, assignment: str):
+        self.folder = Path(tempfile.mkdtemp(prefix="lrgrader-template-"))
+        control = self.folder / "control.sock"
+        self.assignment = assignment
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "lrgrader.server", "--template", str(control), "--assignment", assignment],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 120
+        while not control.exists():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the grader's template did not start")
+            time.sleep(0.02)
+        self.control = control
+
+    def start(self, socket_path: Path, ledger: Path) -> int:
+        """Fork a grader serving ``socket_path`` and keeping ``ledger``; its pid (kill it when done)."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+            connection.settimeout(60)
+            connection.connect(str(self.control))
+            connection.sendall(json.dumps({"socket": str(socket_path), "ledger": str(ledger)}).encode() + b"\n")
+            return int(connection.makefile().readline())
+
+    def close(self):
+        self.process.kill()
+        self.process.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _serve_template(control_path: str, assignment: str):
+    """The template's loop (see :class:`Template`); it ends with the process that started it."""
+    import ctypes
+
+    ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    _preload(assignment)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # its graders are reaped as they end
+    listener.bind(control_path)
+    listener.listen()
+    while True:
+        connection, _ = listener.accept()
+        with connection:
+            request = json.loads(connection.makefile().readline())
+            pid = os.fork()
+            if pid == 0:
+                listener.close()
+                connection.close()
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                try:
+                    serve(request["socket"], assignment, Path(request["ledger"]), preload=False)
+                finally:
+                    os._exit(0)
+            connection.sendall(f"{pid}\n".encode())
 
 
 def _read_request(connection: socket.socket) -> tuple[Request, bytes]:
@@ -198,15 +261,21 @@ def _uses_torch(assignment: str | None) -> bool:
 
 def main(argv: list[str]):
     parser = argparse.ArgumentParser(prog="python -I -m lrgrader.server", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--socket", required=True, help="the Unix socket to listen on")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--socket", help="the Unix socket to listen on")
+    where.add_argument("--template", metavar="SOCKET", help="be a template (for --assignment) forking graders on "
+                                                            "request at this socket (see Template)")
     parser.add_argument("--assignment", help="grade this assignment's items only")
     parser.add_argument("--ledger", type=Path, help="append every verdict to this file (JSON lines)")
     args = parser.parse_args(argv)
     # One thread each: BLAS pools reserve memory per thread, a class is graded in parallel, and a process that
-    # has started no threads can fork safely.
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    # has started no threads can fork safely. Pytest loads no plugin it is not told to.
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
         os.environ[name] = "1"
-    serve(args.socket, args.assignment, args.ledger)
+    if args.template:
+        _serve_template(args.template, args.assignment)
+    else:
+        serve(args.socket, args.assignment, args.ledger)
 
 
 if __name__ == "__main__":
