@@ -10,10 +10,12 @@ rebuilds the answer from its pickle:
 - caps its memory, file sizes and core dumps, and ends with its parent;
 - confines itself with Landlock: it reads only what Python needs, writes only a scratch folder of its own,
   opens no TCP connection, and signals or traces no process outside itself; so the hidden suites, the
-  gradebook, the checks' process and the network are out of its reach;
+  gradebook, the checks' process and TCP servers are out of its reach (UDP is not: :mod:`lrgrader.audit`
+  flags it, and the item earns nothing);
 - gives up root's privileges, if it has them (it stays uid 0, so it reads what it read, without any
   capability: it cannot raise its limits or trace anything);
-- puts in place the stand-ins of its exercise's rules (:mod:`lrgrader.rules`).
+- puts in place the stand-ins of its exercise's rules (:mod:`lrgrader.rules`);
+- starts its audit hook (:mod:`lrgrader.audit`), which reports every attempt to do what Landlock refuses.
 
 Then it serves the checks' calls (:func:`lrgrader.bridge.serve`) until they hang up.
 """
@@ -28,7 +30,7 @@ from pathlib import Path
 
 import cloudpickle
 
-from lrgrader import bridge, landlock, privileges, rules
+from lrgrader import audit, bridge, landlock, privileges, rules
 from lrgrader.limits import LIMITS
 
 _PR_SET_PDEATHSIG = 1
@@ -82,6 +84,7 @@ def _run_answer(connection: socket.socket, payload: bytes, item: str):
     """An answer's process: confine it, load the answer, serve the checks; never returns."""
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        sys.dont_write_bytecode = True  # a cached .pyc written outside the scratch folder would read as an attempt
         _die_with_parent()
         _keep_only([connection.fileno()])
         scratch = Path(tempfile.mkdtemp(prefix="lrgrader-answer-"))
@@ -92,18 +95,20 @@ def _run_answer(connection: socket.socket, payload: bytes, item: str):
                              (resource.RLIMIT_FSIZE, LIMITS.file_mb * 2**20), (resource.RLIMIT_CORE, 0)):
             resource.setrlimit(limit, (value, value))
         item_rules = rules.rules_for(item)
-        landlock.restrict(read=landlock.python_roots(exclude=rules.forbidden_roots(item_rules)),
-                          write=[scratch, *landlock.DEVICES], allow_tcp=False)
+        readable = landlock.python_roots(exclude=rules.forbidden_roots(item_rules))
+        writable = [scratch, *landlock.DEVICES]
+        landlock.restrict(read=readable, write=writable, allow_tcp=False)
         privileges.drop()
-        broken: list = []
+        broken, attempts = [], []
         rules.enforce(item_rules, broken)
+        audit.watch(readable, writable, attempts.append)
 
         def load():
             answer = cloudpickle.loads(payload)
             rules.check_subclass(answer, item_rules, broken)
             return answer
 
-        bridge.serve(connection, load, LIMITS.request_bytes, broken)
+        bridge.serve(connection, load, LIMITS.request_bytes, broken, attempts)
     finally:
         os._exit(0)
 

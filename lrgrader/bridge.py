@@ -8,12 +8,12 @@ is a :class:`Handle`: calling it sends the arguments over, the answer runs there
   along with its code). Every object that crosses gets an id that both processes agree on (its place in the
   pickle's memo), so an object the answer hands back, or keeps and returns later, is the checks' own object
   again: ``optimizer.param_groups[0]["params"][0] is weight`` holds.
-- **Mutations written back.** After every call, the state of every object that crossed and that the answer
-  changed (arrays, tensors and their gradients, lists, dicts, a model's attributes, a generator's state) is
-  written back into the checks' object, in place; before every call, what the checks changed meanwhile goes the
-  other way (the gradients of a backward pass, say). The global random states of torch, NumPy and ``random``
-  follow too, so a seed set by a check governs the answer's draws. An object stops being kept in step once the
-  answer holds no reference to it.
+- **Mutations written back.** After every call, the state of every object that crossed and that the answer changed
+  (arrays, tensors and their gradients, lists, dicts, a model's attributes, a generator's state) is written back
+  into the checks' object, in place; before every call, what the checks changed meanwhile goes the other way (the
+  gradients of a backward pass, say). The global random states of torch and NumPy follow too, so a seed set by a
+  check governs the answer's draws (Python's ``random`` does not: see :class:`_Randomness`). An object stops being
+  kept in step once the answer holds no reference to it.
 - **Results by value, rebuilt from exact types** (:mod:`lrgrader.wire`): the answer's process is untrusted, so
   nothing it sends is unpickled. What cannot be sent by value (an instance of the student's class, a generator)
   stays there and comes back as a :class:`Handle`.
@@ -315,9 +315,9 @@ class _Randomness:
 
     @staticmethod
     def _fingerprint() -> tuple:
-        """Cheap to take (it is taken before every message): NumPy's generator is read in place, its 624 words,
-        position and cached normal deviate, rather than through ``get_state`` (which copies it into a new
-        dictionary)."""
+        """Cheap to take (it is taken before every message): NumPy's generator is read in place, its 624 words
+        and position, rather than through ``get_state`` (which copies it into a new dictionary). Its cached normal
+        deviate is not read: a draw that only uses that up goes unnoticed until the next change."""
         torch = wire.torch_module()
         numpy_state = np.random.mtrand._rand._bit_generator.ctypes.state_address
         return (None if torch is None else torch.get_rng_state().numpy().tobytes(),
@@ -511,7 +511,8 @@ class ChecksSide:
         self._budget, self._started, self._answer_read = None, None, (0.0, 0.0)
         self.answer_cpu_spent = 0.0  # CPU seconds of the answer's processes that have ended
         self.root = Handle(self, ROOT, None)
-        self.broken_rules = set()
+        self.broken_rules, self.attempts = set(), set()  # what the answer used or tried, reported by its process
+        self.crashes = 0  # calls during which the answer's process ended
         self.methods = set()
 
     # ---- the answer's process
@@ -609,6 +610,7 @@ class ChecksSide:
             raise
         except (EOFError, ConnectionError):
             self.stop()
+            self.crashes += 1
             self._arm(quietly=True)
             raise AnswerCrashed("your code crashed the process it ran in (a segmentation fault, os._exit, or "
                                 "running out of memory)") from None
@@ -656,7 +658,7 @@ class ChecksSide:
 
     def _receive(self):
         frame = receive_frame(self._connection, self._reply_limit, self._wait)
-        kind, body, sync, released, randomness, rules = _reply_fields(wire.loads(frame))
+        kind, body, sync, released, randomness, rules, attempts = _reply_fields(wire.loads(frame))
         decode = wire.Decoder(self._resolve, self._proxy)
         result = (kind, *(decode(field) for field in body))
         for number, tree in sync:
@@ -669,6 +671,7 @@ class ChecksSide:
             self._randomness.apply(decode(randomness))
         if rules:
             self._note_rules(rules)
+        self.attempts.update(attempt[:300] for attempt in attempts)
         return result
 
     def _note_rules(self, rules):
@@ -728,12 +731,14 @@ class ChecksSide:
 
 
 def _reply_fields(tree):
-    """(kind, fields, sync, released, random states, rules broken) of a reply, checked for shape."""
-    if type(tree) is not tuple or len(tree) != 6:
+    """(kind, fields, sync, released, random states, rules broken, attempts) of a reply, checked for shape."""
+    if type(tree) is not tuple or len(tree) != 7:
         raise wire.WireError("a malformed reply")
-    kind, body, sync, released, randomness, rules = tree
+    kind, body, sync, released, randomness, rules, attempts = tree
     if type(kind) is not str or type(body) is not list or type(sync) is not list or type(released) is not list \
-            or type(rules) is not list:
+            or type(rules) is not list or type(attempts) is not list:
+        raise wire.WireError("a malformed reply")
+    if not all(type(attempt) is str for attempt in attempts):
         raise wire.WireError("a malformed reply")
     for entry in sync:
         if type(entry) is not list or len(entry) != 2 or type(entry[0]) is not int:
@@ -743,7 +748,7 @@ def _reply_fields(tree):
     for entry in rules:
         if type(entry) is not list or len(entry) != 2 or not all(type(text) is str for text in entry):
             raise wire.WireError("a malformed reply")
-    return kind, body, sync, released, randomness, rules
+    return kind, body, sync, released, randomness, rules, attempts
 
 
 _BUILTIN_EXCEPTIONS = {cls.__name__: cls for cls in (
@@ -891,6 +896,7 @@ class _AnswerSide:
         self.randomness = _Randomness()
         self.collect = False  # whether the checks let go of objects since the last garbage collection
         self.broken_rules: list[list[str]] = []  # [api, message]: sticky, reported with every reply
+        self.attempts: list[str] = []  # what the audit hook saw the answer try: sticky too
 
     def ref_of(self, obj):
         return self.table.id_of(obj)
@@ -972,7 +978,8 @@ class _AnswerSide:
         randomness = self.randomness.changed()
         randomness = None if randomness is None else self.encode(randomness)
         gone = self._release() if released else []
-        send_frame(self.connection, wire.dumps((kind, body, sync, gone, randomness, self.broken_rules)))
+        send_frame(self.connection, wire.dumps((kind, body, sync, gone, randomness, self.broken_rules,
+                                                self.attempts)))
 
     def _release(self) -> list[int]:
         """Forget the objects from the checks that nothing in this process refers to any more.
@@ -1085,20 +1092,22 @@ def _perform(op: str, target, fields):
 _ANSWER_SIDE: _AnswerSide | None = None
 
 
-def serve(connection: socket.socket, load_answer, request_limit: int, broken_rules: list):
+def serve(connection: socket.socket, load_answer, request_limit: int, broken_rules: list, attempts: list = None):
     """Run the answer's end: greet the checks, then answer their requests until they hang up.
 
     ``load_answer()`` rebuilds the answer; if it raises, every request is told why. ``broken_rules`` is the
-    list the exercise's stand-ins append ``[api, message]`` to when the answer calls something forbidden.
+    list the exercise's stand-ins append ``[api, message]`` to when the answer calls something forbidden,
+    ``attempts`` the one the audit hook appends its descriptions to (:mod:`lrgrader.audit`): both go with every
+    reply.
     """
     global _ANSWER_SIDE
     side = _ANSWER_SIDE = _AnswerSide(connection, None, request_limit)
-    side.broken_rules = broken_rules
+    side.broken_rules, side.attempts = broken_rules, attempts if attempts is not None else []
     try:
         root = load_answer()
     except BaseException as error:  # noqa: BLE001 (a broken answer is reported, not fatal)
         reason = f"{type(error).__name__}: {_message(error)}"
-        send_frame(connection, wire.dumps(("unloadable", [reason], [], [], None, broken_rules)))
+        send_frame(connection, wire.dumps(("unloadable", [reason], [], [], None, broken_rules, side.attempts)))
         while True:  # answer nothing more; the checks report the reason for every check
             try:
                 side.receive()
@@ -1106,5 +1115,5 @@ def serve(connection: socket.socket, load_answer, request_limit: int, broken_rul
                 return
     side.handles[ROOT], side.handle_ids = root, {id(root): ROOT}
     gc.freeze()  # torch's and pytest's objects will never be garbage: later collections skip them
-    send_frame(connection, wire.dumps(("ready", [], [], [], None, broken_rules)))
+    send_frame(connection, wire.dumps(("ready", [], [], [], None, broken_rules, side.attempts)))
     side.serve()

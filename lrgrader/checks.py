@@ -156,7 +156,7 @@ def run(suite: Path, item: str, payload: bytes, report_fd: int) -> int:
         answer.stop()
         starter.close()
     run = SuiteRun(checks.collected, tuple(checks.results), checks.problem,
-                   tuple(sorted(api for api, _ in answer.broken_rules)))
+                   tuple(sorted(api for api, _ in answer.broken_rules)), tuple(sorted(answer.attempts)), answer.crashes)
     data = run.to_json().encode()
     while data:
         data = data[os.write(report_fd, data):]

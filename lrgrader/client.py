@@ -29,7 +29,7 @@ from pathlib import Path
 import cloudpickle
 
 from lrgrader.limits import LIMITS
-from lrgrader.records import RecordError, Request, Verdict
+from lrgrader.records import KernelAttempt, RecordError, Request, Verdict
 
 SOCKET_VARIABLE = "LRGRADER_SOCKET"
 
@@ -63,9 +63,12 @@ def feedback(verdict: Verdict, problem: str | None = None) -> str:
     if problem:
         return f"{name}: 0 of {verdict.points:g} points: {problem}"
     lines = []
-    if verdict.broken_rules:
-        lines.append(f"{name}: 0 of {verdict.points:g} points: your answer used what this exercise forbids "
-                     f"({', '.join(verdict.broken_rules)}); the failed checks below say more.")
+    if verdict.broken_rules or verdict.attempts:
+        reasons = ([f"used what this exercise forbids ({', '.join(verdict.broken_rules)})"] if verdict.broken_rules
+                   else []) + ([f"tried to {'; to '.join(verdict.attempts)}, which grading does not allow"]
+                               if verdict.attempts else [])
+        lines.append(f"{name}: 0 of {verdict.points:g} points: while it was checked, your answer "
+                     f"{' and '.join(reasons)}.")
     else:
         lines.append(f"{name}: {verdict.passed} of {len(verdict.checks)} checks passed, "
                      f"{verdict.score:g} of {verdict.points:g} points")
@@ -78,6 +81,15 @@ def feedback(verdict: Verdict, problem: str | None = None) -> str:
         if not check.passed:
             lines.append(f"        {check.message}")
     return "\n".join(lines)
+
+
+def report_attempt(attempt: str):
+    """Tell the grader of this kernel (when a class is graded) what its audit hook saw the notebook try."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+        connection.settimeout(10)
+        connection.connect(os.environ[SOCKET_VARIABLE])
+        connection.sendall(KernelAttempt(attempt[:300]).to_json().encode() + b"\n")
+        connection.recv(1)
 
 
 def _ask(item: str, payload: bytes) -> Verdict:

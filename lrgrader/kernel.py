@@ -1,22 +1,25 @@
 """The kernel a student's notebook runs in when :mod:`lrgrader.sandbox` grades it: an IPython kernel, confined.
 
 Started by nbgrader through a kernel spec (``python -m lrgrader.kernel --scratch DIR -f CONNECTION``) in the
-submission's autograded folder, it caps its own memory, CPU time, file sizes and core dumps, lets itself read
-only what Python needs and write only that folder and its scratch folder (Landlock), binds its sockets, then
-closes the network (no TCP connection or bind from then on) and, if it runs as root, gives up root's
-privileges; only then does it run ipykernel, in the same process. What a cell prints or displays is cut at
-:attr:`~lrgrader.limits.Limits.output_chars` per stream and per output, and the source of the cell about to
-run is kept in ``DIR/running-cell``, so that a cell that kills the kernel can be found.
+submission's autograded folder, it caps its own memory, CPU time, file sizes and core dumps, lets itself read only
+what Python needs and write only that folder and its scratch folder (Landlock), binds its sockets, then closes TCP
+(no TCP connection or bind from then on), gives up root's privileges if it has them, and starts an audit hook
+(:mod:`lrgrader.audit`) that reports every attempt to get around this to the grader of the submission, which records
+it in its ledger; only then does it run ipykernel, in the same process. What a cell prints or displays is cut at
+:attr:`~lrgrader.limits.Limits.output_chars` per stream and per output, and the source of the cell about to run is
+kept in ``DIR/running-cell``, so that a cell that kills the kernel can be found.
 """
 
 import argparse
+import os
 import resource
 import sys
 from pathlib import Path
 
 from ipykernel.iostream import OutStream
 
-from lrgrader import landlock, privileges
+from lrgrader import audit, landlock, privileges
+from lrgrader.client import SOCKET_VARIABLE, report_attempt
 from lrgrader.limits import LIMITS
 
 RUNNING_CELL = "running-cell"
@@ -72,9 +75,11 @@ def main(argv: list[str]):
     parser.add_argument("-f", dest="connection_file", type=Path, required=True)
     args, kernel_args = parser.parse_known_args(argv)
     _limit_resources()
+    sys.dont_write_bytecode = True  # a cached .pyc written outside the folder would read as an attempt
     folder = Path.cwd()  # nbgrader starts the kernel in the submission's autograded folder
-    landlock.restrict(read=[*landlock.python_roots(), *landlock.DEVICES, args.connection_file],
-                      write=[folder, args.scratch, *landlock.DEVICES])
+    readable = [*landlock.python_roots(), *landlock.DEVICES, args.connection_file]
+    writable = [folder, args.scratch, *landlock.DEVICES]
+    landlock.restrict(read=readable, write=writable)
     for gap in landlock.unenforced():  # the kernel's log, not a cell's output
         print(f"lrgrader: not enforced on this system: {gap}", file=sys.stderr)
 
@@ -86,6 +91,8 @@ def main(argv: list[str]):
     landlock.close_network()  # its own sockets are bound: no other TCP from here on
     privileges.drop()
     _cap_displays(app.shell)
+    grader = os.environ.get(SOCKET_VARIABLE, "")
+    audit.watch(readable, writable, report_attempt, allowed_sockets=(grader,))
     running_cell = args.scratch / RUNNING_CELL
     app.shell.events.register("pre_run_cell", lambda info: running_cell.write_text(info.raw_cell))
     app.start()

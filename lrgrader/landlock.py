@@ -1,13 +1,13 @@
 """Confining a process with Linux's Landlock, through ctypes (no extra package).
 
-Landlock lets an unprivileged process give up access to every path but the ones it names, and (ABI 4, Linux
-6.7) every TCP connection and bind; from ABI 6 it also stops the process signalling processes outside its
-sandbox. A sandboxed process can never trace one outside it. The restriction holds for the rest of its life,
-for every program it executes and every process it starts, and binds root too. Grading uses it on every
-process that runs student code: a student's kernel (:mod:`lrgrader.kernel`) and the process of a graded answer
-(:mod:`lrgrader.answer`), so that neither can read the hidden suites, write outside its own folder, reach the
-network or touch the processes that grade it. On a system without Landlock, :func:`restrict` restricts
-nothing and says so; on one whose ABI is older, :func:`unenforced` names what it cannot enforce.
+Landlock lets an unprivileged process give up access to every path but the ones it names, and (ABI 4, Linux 6.7)
+every TCP connection and bind; from ABI 6 it also stops the process signalling processes outside its sandbox. A
+sandboxed process can never trace one outside it. The restriction holds for the rest of its life, for every program
+it executes and every process it starts, and binds root too. Grading uses it on every process that runs student
+code: a student's kernel (:mod:`lrgrader.kernel`) and the process of a graded answer (:mod:`lrgrader.answer`), so
+that neither can read the hidden suites, write outside its own folder, reach a TCP server or touch the processes
+that grade it (Landlock has no rule for UDP). On a system without Landlock, :func:`restrict` restricts nothing and
+says so; on one whose ABI is older, :func:`unenforced` names what it cannot enforce.
 """
 
 import ctypes

@@ -35,13 +35,18 @@ class Verdict:
     """The grader's verdict on one graded item (``"ex01/gd_step"``) of one submission.
 
     ``problem`` says why no check could count (the suite ran out of time, crashed, or the answer could not be
-    taken); ``broken_rules`` names what the answer used that its exercise forbids. Either gives 0 points.
+    taken); ``broken_rules`` names what the answer used that its exercise forbids; ``attempts`` what it tried
+    to do that grading does not allow (read the suites, write outside its folder, reach the network...). Any of
+    them gives 0 points. ``crashes`` counts the calls during which the answer's process ended (a segfault,
+    ``os._exit``): those checks failed, and the instructor may want to look.
     """
     item: str
     points: float
     checks: tuple[Check, ...] = ()
     problem: str | None = None
     broken_rules: tuple[str, ...] = ()
+    attempts: tuple[str, ...] = ()
+    crashes: int = 0
 
     @property
     def passed(self) -> int:
@@ -49,7 +54,7 @@ class Verdict:
 
     @property
     def score(self) -> float:
-        if self.problem or self.broken_rules:
+        if self.problem or self.broken_rules or self.attempts:
             return 0.0
         return earned(self.points, self.passed, len(self.checks))
 
@@ -63,9 +68,8 @@ class Verdict:
         if not isinstance(checks, list):
             raise RecordError("a verdict's checks must be a list")
         data["checks"] = tuple(_build(Check, check) for check in checks)
-        data["broken_rules"] = tuple(_typed(data.get("broken_rules"), list, "broken_rules"))
-        if not all(isinstance(rule, str) for rule in data["broken_rules"]):
-            raise RecordError("a verdict's broken rules must be strings")
+        for name in ("broken_rules", "attempts"):
+            data[name] = _strings(data.get(name), name)
         if isinstance(data.get("points"), int) and not isinstance(data.get("points"), bool):
             data["points"] = float(data["points"])
         return _build(cls, data)
@@ -73,12 +77,14 @@ class Verdict:
 
 @dataclass(frozen=True)
 class SuiteRun:
-    """What the checks' process reports of one run of a suite: the checks it collected, each one's result, and
-    what went wrong if the run could not finish."""
+    """What the checks' process reports of one run of a suite: the checks it collected, each one's result, what
+    went wrong if the run could not finish, and what the answer's process reported using or trying."""
     collected: int
     checks: tuple[Check, ...] = ()
     problem: str | None = None
     broken_rules: tuple[str, ...] = ()
+    attempts: tuple[str, ...] = ()
+    crashes: int = 0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -87,8 +93,22 @@ class SuiteRun:
     def from_json(cls, text: str) -> "SuiteRun":
         data = _object(text)
         data["checks"] = tuple(_build(Check, check) for check in _typed(data.get("checks"), list, "checks"))
-        data["broken_rules"] = tuple(_typed(data.get("broken_rules"), list, "broken_rules"))
+        for name in ("broken_rules", "attempts"):
+            data[name] = _strings(data.get(name), name)
         return _build(cls, data)
+
+
+@dataclass(frozen=True)
+class KernelAttempt:
+    """What the audit hook of a student's kernel saw the notebook try (sent to the grader, kept in its ledger)."""
+    attempt: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> "KernelAttempt":
+        return _build(cls, _object(text))
 
 
 @dataclass(frozen=True)
@@ -136,6 +156,12 @@ def _object(text: str) -> dict:
     if not isinstance(data, dict):
         raise RecordError("a record must be a JSON object")
     return data
+
+
+def _strings(value, name: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise RecordError(f"{name} must be a list of strings")
+    return tuple(value)
 
 
 def _typed(value, kind, name: str):

@@ -8,7 +8,7 @@
 - **A confined kernel** (:mod:`lrgrader.kernel`): memory, CPU time, file size and output are capped, each
   cell has a time limit, the kernel reads only what Python needs, writes only its own autograded folder, opens
   no TCP connection and holds no root privilege, so it can neither read the hidden suites nor touch the
-  gradebook, other students' work or the network.
+  gradebook, other students' work or a TCP server (what Landlock cannot close, UDP, is flagged).
 - **A grader outside the kernel** (:mod:`lrgrader.server`, reached over a Unix socket) runs each hidden suite,
   with the answer in a process of its own that is confined the same way, and appends every verdict to a ledger
   the kernel cannot touch. After nbgrader, every autograder cell's score in the gradebook is set from the
@@ -33,19 +33,55 @@ import time
 from pathlib import Path
 
 import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
 
-from lrgrader import kernel
+from lrgrader import kernel, tampering
 from lrgrader.client import SOCKET_VARIABLE
 from lrgrader.instructor import NbgraderFailed, nbgrader
 from lrgrader.limits import LIMITS, cell_timeout
-from lrgrader.records import RecordError, Verdict, earned
+from lrgrader.records import KernelAttempt, RecordError, Verdict, earned
 from lrgrader.server import Template
 
 KERNEL_NAME = "lrgrader-confined"
 SKIP = "skip-execution"  # the tag of the cells that nbclient does not run
-# nbgrader's settings for the sandbox, read from a folder of its own (JUPYTER_CONFIG_DIR): a grade cell may take
-# as long as its suite, the other cells LIMITS.cell_seconds.
-_NBGRADER_CONFIG = "from lrgrader.limits import cell_timeout\nc.Execute.timeout_func = cell_timeout\n"
+# nbgrader's settings for the sandbox, read from a folder of its own (JUPYTER_CONFIG_DIR).
+_NBGRADER_CONFIG = "from lrgrader.sandbox import configure_nbgrader\nconfigure_nbgrader(c)\n"
+_BROKEN_CONFIG = "Exception while loading config file"  # what nbgrader logs, and then goes on without it
+
+
+def configure_nbgrader(config):
+    """nbgrader's settings in the sandbox: a grade cell may take as long as its suite, the other cells
+    LIMITS.cell_seconds; and ScoreWithinPoints runs between the execution and the reading of the scores."""
+    from nbgrader.converters.autograde import Autograde
+    from nbgrader.preprocessors import SaveAutoGrades
+
+    config.Execute.timeout_func = cell_timeout
+    steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
+    steps.insert(steps.index(SaveAutoGrades), ScoreWithinPoints)
+    config.Autograde.autograde_preprocessors = steps
+
+
+class ScoreWithinPoints(NbGraderPreprocessor):
+    """Read a grade cell that reports more than its points as reporting its points.
+
+    nbgrader refuses such a report by failing the notebook, which would read as a kernel that died. What a cell
+    reports decides nothing here (the ledger does); it is only compared with the grader's measurement, so the
+    notebook is graded and the difference flagged.
+    """
+
+    def preprocess_cell(self, cell, resources, index):
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type == "code" and meta.get("grade") and "points" in meta:
+            for output in cell.get("outputs", []):
+                data = output.get("data", {}) if output.get("output_type") == "execute_result" else {}
+                text = data.get("text/plain")
+                try:
+                    reported = float(text if isinstance(text, str) else "".join(text))
+                except (TypeError, ValueError):
+                    continue
+                if reported > float(meta["points"]):
+                    data["text/plain"] = f"{float(meta['points']):g}"
+        return cell, resources
 
 
 def autograde_one(course: Path, assignment: str, student: str, *,
@@ -80,10 +116,15 @@ def autograde_one(course: Path, assignment: str, student: str, *,
                 ledger.unlink(missing_ok=True)
                 (scratch / kernel.RUNNING_CELL).unlink(missing_ok=True)
                 try:
-                    nbgrader(course, *command, env=environment, timeout=_time_limit(staged), forked=True)
-                    break
+                    log = nbgrader(course, *command, env=environment, timeout=_time_limit(staged), forked=True)
                 except NbgraderFailed as failure:
                     log = failure.summary
+                    if _BROKEN_CONFIG in failure.args[0]:
+                        raise RuntimeError(f"the sandbox's nbgrader settings do not load: {failure}") from None
+                else:
+                    if _BROKEN_CONFIG in log:
+                        raise RuntimeError(f"the sandbox's nbgrader settings do not load: {log}")
+                    break
                 if released:
                     raise RuntimeError(f"nbgrader cannot grade even the release of {assignment}: {log}")
                 if attempt < LIMITS.attempts - 2 and (culprit := _neutralize(staged, scratch)):
@@ -95,8 +136,11 @@ def autograde_one(course: Path, assignment: str, student: str, *,
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(grader, signal.SIGKILL)
-        verdicts = _read_ledger(ledger)
+        verdicts, kernel_attempts = _read_ledger(ledger)
+        flags += [f"the notebook tried to {attempt} while it ran" for attempt in kernel_attempts]
         flags += _scores_from_ledger(db_url, assignment, student, verdicts)
+        for path in sorted((course / "autograded" / student / assignment).glob("*.ipynb")):
+            flags += [f"{path.name}: {flag}" for flag in tampering.output_flags(nbformat.read(path, as_version=4))]
     return flags, list(verdicts.values())
 
 
@@ -123,6 +167,7 @@ def _stage(submitted: Path, release: Path, staged: Path) -> list[str]:
         else:
             notebook, release = (nbformat.read(path, as_version=4) for path in (submitted / name, released))
             flags += [f"{name}: {change}" for change in _changes(release, notebook)]
+            flags += [f"{name}: {flag}" for flag in tampering.code_flags(notebook)]
             nbformat.write(_without_unknown_ids(notebook, release), staged / name)
     return flags
 
@@ -255,17 +300,20 @@ def _visible(source: str) -> str:
 # ------------------------------------------------------------------ scores from the ledger
 
 
-def _read_ledger(ledger: Path) -> dict[str, Verdict]:
-    """The grader's last verdict on each item, by item ("ex01/gd_step")."""
-    verdicts = {}
-    if ledger.is_file():
-        for line in ledger.read_text().splitlines():
+def _read_ledger(ledger: Path) -> tuple[dict[str, Verdict], list[str]]:
+    """The grader's last verdict on each item, by item ("ex01/gd_step"), and what the kernel tried that it
+    should not have."""
+    verdicts, attempts = {}, []
+    for line in ledger.read_text().splitlines() if ledger.is_file() else []:
+        try:
+            verdict = Verdict.from_json(line)
+            verdicts[verdict.item] = verdict
+        except RecordError:
             try:
-                verdict = Verdict.from_json(line)
+                attempts.append(KernelAttempt.from_json(line).attempt)
             except RecordError:
                 continue
-            verdicts[verdict.item] = verdict
-    return verdicts
+    return verdicts, attempts
 
 
 def _scores_from_ledger(db_url: str, assignment: str, student: str, verdicts: dict[str, Verdict]) -> list[str]:
@@ -281,17 +329,28 @@ def _scores_from_ledger(db_url: str, assignment: str, student: str, verdicts: di
                     continue
                 verdict = verdicts.get(f"{assignment}/{grade.name.removesuffix('_graded')}")
                 measured = 0.0
-                if verdict is not None and not verdict.problem and not verdict.broken_rules:
+                if verdict is not None and not (verdict.problem or verdict.broken_rules or verdict.attempts):
                     measured = earned(grade.max_score, verdict.passed, len(verdict.checks))
-                if verdict is not None and verdict.broken_rules:
-                    flags.append(f"{notebook.name}: cell {grade.name}: the answer used what the exercise forbids "
-                                 f"({', '.join(verdict.broken_rules)}); 0 points")
+                if verdict is not None:
+                    flags += _verdict_flags(f"{notebook.name}: cell {grade.name}", verdict)
                 reported = grade.auto_score
                 if reported is None or abs(reported - measured) > 0.005:
                     flags.append(f"{notebook.name}: cell {grade.name} reported {_points(reported)}, "
                                  f"the grader measured {measured:g}")
                 grade.auto_score, grade.needs_manual_grade = measured, False
         gradebook.db.commit()
+    return flags
+
+
+def _verdict_flags(cell: str, verdict: Verdict) -> list[str]:
+    """What the grader's verdict on one item holds for the instructor to look at."""
+    flags = []
+    if verdict.broken_rules:
+        flags.append(f"{cell}: the answer used what the exercise forbids ({', '.join(verdict.broken_rules)}); 0 points")
+    flags += [f"{cell}: the answer tried to {attempt} while it was checked; 0 points" for attempt in verdict.attempts]
+    if verdict.crashes:
+        flags.append(f"{cell}: the answer's process ended in the middle of {verdict.crashes} "
+                     f"check{'s' if verdict.crashes > 1 else ''} (a crash, os._exit or the memory limit)")
     return flags
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from lrgrader import suites
 from lrgrader.limits import LIMITS
-from lrgrader.records import RecordError, Request, SuiteRun, Verdict
+from lrgrader.records import KernelAttempt, RecordError, Request, SuiteRun, Verdict
 
 REPORT_BYTES = 16 * 2**20  # the largest report a checks' process may send
 
@@ -133,7 +133,7 @@ def _verdict(item: str, points: float, report: bytes, in_time: bool) -> Verdict:
     if problem is None and len(run.checks) != run.collected:
         problem = (f"the checks collected {run.collected} checks but reported {len(run.checks)}. Please tell your "
                    "instructor.")
-    return Verdict(item, points, run.checks, problem, run.broken_rules)
+    return Verdict(item, points, run.checks, problem, run.broken_rules, run.attempts, run.crashes)
 
 
 def serve(socket_path: str, assignment: str | None = None, ledger: Path | None = None, preload: bool = True):
@@ -149,6 +149,11 @@ def serve(socket_path: str, assignment: str | None = None, ledger: Path | None =
             connection.settimeout(60)
             try:
                 request, payload = _read_request(connection)
+                if isinstance(request, KernelAttempt):
+                    if ledger is not None:
+                        with open(ledger, "a") as file:
+                            file.write(request.to_json() + "\n")
+                    continue
                 if assignment is not None and suites.parse(request.item)[0] != assignment:
                     raise suites.UnknownItem(f"this grader grades {assignment} only")
                 verdict = run_item(request.item, payload, close=(listener.fileno(), connection.fileno()))
@@ -222,13 +227,16 @@ def _serve_template(control_path: str, assignment: str):
             connection.sendall(f"{pid}\n".encode())
 
 
-def _read_request(connection: socket.socket) -> tuple[Request, bytes]:
+def _read_request(connection: socket.socket) -> tuple[Request | KernelAttempt, bytes]:
+    """A request (and the answer that follows it), or a kernel's report of an attempt (and no answer)."""
     header = b""
     while not header.endswith(b"\n"):
         byte = connection.recv(1)
         if not byte or len(header) > 4096:
             raise ValueError("a malformed request")
         header += byte
+    if b'"attempt"' in header:
+        return KernelAttempt.from_json(header.decode()), b""
     request = Request.from_json(header.decode())
     if not 0 <= request.size <= LIMITS.answer_bytes:
         raise ValueError(f"an answer of {request.size} bytes")

@@ -280,7 +280,7 @@ def fake_answer(reply: bytes):
         ours, theirs = socket.socketpair()
         pid = os.fork()
         if pid == 0:
-            bridge.send_frame(theirs, wire.dumps(("ready", [], [], [], None, [])))
+            bridge.send_frame(theirs, wire.dumps(("ready", [], [], [], None, [], [])))
             bridge.receive_frame(theirs, 2**30)
             bridge.send_frame(theirs, reply)
             time.sleep(5)
@@ -297,11 +297,11 @@ class Exploit:
 
 
 @pytest.mark.parametrize("reply", [
-    pickle.dumps(("ok", [Exploit()], [], [], None, [])),
-    wire.dumps(("ok", [("a", "O", [1], b"x" * 8)], [], [], None, [])),
-    wire.dumps(("ok", [("r", 99)], [], [], None, [])),
-    wire.dumps(("ok", [("T", "float32", [4], b"1234", False, False, None)], [], [], None, [])),
-    wire.dumps(("ok", "not a list", [], [], None, [])),
+    pickle.dumps(("ok", [Exploit()], [], [], None, [], [])),
+    wire.dumps(("ok", [("a", "O", [1], b"x" * 8)], [], [], None, [], [])),
+    wire.dumps(("ok", [("r", 99)], [], [], None, [], [])),
+    wire.dumps(("ok", [("T", "float32", [4], b"1234", False, False, None)], [], [], None, [], [])),
+    wire.dumps(("ok", "not a list", [], [], None, [], [])),
     b"\x80\x05 truncated",
 ], ids=["a pickled object", "an object array", "a reference never made", "a short tensor", "a malformed reply",
         "garbage"])
@@ -314,7 +314,7 @@ def test_a_crafted_reply_is_refused_without_running_anything(reply):
 
 
 def test_an_oversized_reply_is_refused():
-    side = fake_answer(wire.dumps(("ok", [b"x" * 2**21], [], [], None, [])))
+    side = fake_answer(wire.dumps(("ok", [b"x" * 2**21], [], [], None, [], [])))
     with pytest.raises(wire.WireError, match="MB"):
         side.root()
     side.stop()

@@ -221,6 +221,7 @@ def test_an_answer_that_forges_the_report_earns_nothing(course, capsys):
 
 @pytest.mark.skipif(landlock.abi() == 0, reason="Landlock is not available here")
 def test_an_answer_reads_no_suite_writes_nowhere_and_reaches_no_one(course, capsys):
+    """Each attempt is refused, and reported: the item earns nothing, even if the answer is right otherwise."""
     suite = str(course / "hidden" / "demo" / "test_add.py")
 
     def snoop(a, b):
@@ -241,7 +242,13 @@ def test_an_answer_reads_no_suite_writes_nowhere_and_reaches_no_one(course, caps
             raise AssertionError(f"only blocked: {blocked}")
         return a + b
 
-    assert grade(snoop, "demo/add") == 4.0, capsys.readouterr().out
+    assert grade(snoop, "demo/add") == 0.0
+    out = capsys.readouterr().out
+    assert out.startswith("add: 0 of 4 points: while it was checked, your answer tried to ")
+    for attempt in (f"read {suite}", "write " + str(course / "hidden" / "demo" / "x"), "send a signal to process",
+                    "open a network connection to ('127.0.0.1', 22)"):
+        assert attempt in out, (attempt, out)
+    assert "4 of 4 checks passed" not in out
 
 
 def test_an_answer_without_privileges_cannot_raise_its_limits(course, capsys):

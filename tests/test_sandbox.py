@@ -5,7 +5,7 @@ cells in the case's folder put in their place (``# SOLUTION`` in them stands for
 cell) and the notebook edits its ``edit`` names made by this test (deleted, reordered or edited cells, and
 renamed, missing, malformed or 300 MB notebooks, which are never committed). Each case lists the exact score of
 every graded cell, the flags it must raise (each a part of one flag, and no other flag), and a text its
-autograded notebook must show. The whole class is graded with :func:`lrcourse.classroom.grade_class` on two workers.
+autograded notebook must show. The whole class is graded with :func:`lrgrader.classroom.grade_class` on two workers.
 """
 
 import json
@@ -91,7 +91,7 @@ def test_the_batch_completes_and_good_submissions_keep_their_exact_grades(batch)
     assert set(flags) == set(GOOD) | set(CASES)
     for student, expected in GOOD.items():
         assert scores_of(url, student) == pytest.approx(expected, abs=1e-9), student
-        assert flags[student] == [], student
+        assert not flags[student], (student, flags[student])
 
 
 @pytest.mark.slow
@@ -122,7 +122,8 @@ def test_regrading_is_idempotent_and_keeps_manual_grades(batch):
         grade = gradebook.find_grade("gd_step_graded", "gradient_descent", "ex01", "two_wrong")
         grade.manual_score = 1.5
         gradebook.db.commit()
-    assert autograde_one(course, "ex01", "two_wrong", db_url=url) == []
+    flags, _ = autograde_one(course, "ex01", "two_wrong", db_url=url)
+    assert not flags, flags
     with Gradebook(url) as gradebook:
         grade = gradebook.find_grade("gd_step_graded", "gradient_descent", "ex01", "two_wrong")
         assert (grade.manual_score, grade.auto_score) == (1.5, GOOD["two_wrong"]["gd_step_graded"])

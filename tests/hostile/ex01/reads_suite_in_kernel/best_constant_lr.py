@@ -1,3 +1,3 @@
-from lrcourse.grading import SUITES
-leak = (SUITES / 'ex01' / 'test_best_constant_lr.py').read_text()
+from lrgrader.suites import suite
+leak = suite('ex01/best_constant_lr').read_text()
 # SOLUTION
