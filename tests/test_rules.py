@@ -7,13 +7,17 @@ whether a rule stopped it (and with which message), so that the stand-ins never 
 
 import json
 import os
+from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 import torch._dynamo  # noqa: F401 (as the grader imports it before any answer's process starts)
 
 from lrgrader import rules
 from lrgrader.bridge import RuleBroken
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def attempt(assignment: str, code: str) -> dict:
@@ -129,3 +133,18 @@ def test_a_class_that_derives_from_a_forbidden_one_breaks_the_rule():
     assert broken and "torch.optim.adamw.AdamW (as a base class)" in broken[0][0]
     rules.check_subclass(type("Fine", (torch.optim.Optimizer,), {}), rules.RULES["ex04"], broken := [])
     assert broken == []
+
+
+@pytest.mark.parametrize("assignment", sorted(rules.RULES))
+def test_each_notebook_states_the_rules_its_grader_enforces(assignment):
+    """The Rules paragraph names every module the grader forbids (and what it allows back), and says what a
+    broken rule costs; every sanity-check cell reminds the student of it."""
+    notebook = nbformat.read(next((ROOT / "exercises" / assignment).glob("*.ipynb")), as_version=4)
+    stated = next(cell.source for cell in notebook.cells if "**Rules.**" in cell.source).lower()
+    for rule in rules.RULES[assignment]:
+        for module in (*rule.modules, *rule.keep):
+            assert module.lower() in stated, (assignment, module)
+    assert "earns 0 points for its item" in " ".join(stated.split())
+    checks = [cell.source for cell in notebook.cells
+              if cell.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_checks")]
+    assert checks and all("the grader also checks that it" in source for source in checks)
