@@ -12,8 +12,9 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared_steps import X0, answer_run, describe, sgd_step, torch_run
-from shared_steps import test_keeps_shape_and_dtype, test_returns_tensors_of_its_own  # noqa: F401
+from helpers import MOMENTUM_X0, describe_momentum_settings, momentum_answer_run, momentum_torch_run, sgd_step
+from helpers import (test_momentum_step_keeps_shape_and_dtype as test_keeps_shape_and_dtype,  # noqa: F401
+                     test_momentum_step_returns_tensors_of_its_own as test_returns_tensors_of_its_own)
 
 
 SETTINGS = {
@@ -66,21 +67,21 @@ def test_weight_decay_joins_the_gradient(answer):
 def test_matches_torch_sgd(answer, name):
     """follows torch.optim.SGD for 120 steps on a quadratic (float64)"""
     settings = SETTINGS[name]
-    result = answer_run(answer, X0, 120, **settings)
+    result = momentum_answer_run(answer, MOMENTUM_X0, 120, **settings)
     assert result.shape == (120, 3), "the parameters lost their shape along the way"
-    assert torch.allclose(result, torch_run(X0, 120, **settings), rtol=1e-9, atol=1e-12), \
-        f"with {describe(settings)} the iterates drift away from torch.optim.SGD's"
+    assert torch.allclose(result, momentum_torch_run(MOMENTUM_X0, 120, **settings), rtol=1e-9, atol=1e-12), \
+        f"with {describe_momentum_settings(settings)} the iterates drift away from torch.optim.SGD's"
 
 
 @pytest.mark.parametrize("name", ["classic", "all at once"])
 def test_matches_torch_sgd_in_float32(answer, name):
     """keeps float32 and follows torch.optim.SGD in float32 for 120 steps"""
     settings = SETTINGS[name]
-    x0 = X0.float()
-    result = answer_run(answer, x0, 120, **settings)
+    x0 = MOMENTUM_X0.float()
+    result = momentum_answer_run(answer, x0, 120, **settings)
     assert result.dtype == torch.float32, f"float32 parameters came back as {result.dtype}"
-    assert torch.allclose(result, torch_run(x0, 120, **settings), rtol=1e-4, atol=1e-5), \
-        f"in float32 with {describe(settings)} the iterates drift away from torch.optim.SGD's"
+    assert torch.allclose(result, momentum_torch_run(x0, 120, **settings), rtol=1e-4, atol=1e-5), \
+        f"in float32 with {describe_momentum_settings(settings)} the iterates drift away from torch.optim.SGD's"
 
 
 def test_zero_gradient_keeps_moving(answer):

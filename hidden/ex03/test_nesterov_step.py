@@ -12,9 +12,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-import shared_steps
-from shared_steps import X0, answer_run, describe
-from shared_steps import test_keeps_shape_and_dtype, test_returns_tensors_of_its_own  # noqa: F401
+import helpers
+from helpers import MOMENTUM_X0, describe_momentum_settings, momentum_answer_run
+from helpers import (test_momentum_step_keeps_shape_and_dtype as test_keeps_shape_and_dtype,  # noqa: F401
+                     test_momentum_step_returns_tensors_of_its_own as test_returns_tensors_of_its_own)
 
 
 SETTINGS = {
@@ -26,11 +27,11 @@ SETTINGS = {
 
 
 def sgd_step(*args, **settings):
-    return shared_steps.sgd_step(*args, nesterov=True, **settings)
+    return helpers.sgd_step(*args, nesterov=True, **settings)
 
 
 def torch_run(x0, steps, **settings):
-    return shared_steps.torch_run(x0, steps, nesterov=True, **settings)
+    return helpers.momentum_torch_run(x0, steps, nesterov=True, **settings)
 
 
 def test_first_step(answer):
@@ -73,21 +74,22 @@ def test_weight_decay_joins_the_gradient(answer):
 def test_matches_torch_sgd(answer, name):
     """follows torch.optim.SGD(nesterov=True) for 120 steps on a quadratic (float64)"""
     settings = SETTINGS[name]
-    result = answer_run(answer, X0, 120, **settings)
+    result = momentum_answer_run(answer, MOMENTUM_X0, 120, **settings)
     assert result.shape == (120, 3), "the parameters lost their shape along the way"
-    assert torch.allclose(result, torch_run(X0, 120, **settings), rtol=1e-9, atol=1e-12), \
-        f"with {describe(settings)} the iterates drift away from torch.optim.SGD(nesterov=True)'s"
+    assert torch.allclose(result, torch_run(MOMENTUM_X0, 120, **settings), rtol=1e-9, atol=1e-12), \
+        f"with {describe_momentum_settings(settings)} the iterates drift away from torch.optim.SGD(nesterov=True)'s"
 
 
 @pytest.mark.parametrize("name", ["classic", "heavy momentum"])
 def test_matches_torch_sgd_in_float32(answer, name):
     """keeps float32 and follows torch.optim.SGD(nesterov=True) in float32 for 120 steps"""
     settings = SETTINGS[name]
-    x0 = X0.float()
-    result = answer_run(answer, x0, 120, **settings)
+    x0 = MOMENTUM_X0.float()
+    result = momentum_answer_run(answer, x0, 120, **settings)
     assert result.dtype == torch.float32, f"float32 parameters came back as {result.dtype}"
     assert torch.allclose(result, torch_run(x0, 120, **settings), rtol=1e-4, atol=1e-5), \
-        f"in float32 with {describe(settings)} the iterates drift away from torch.optim.SGD(nesterov=True)'s"
+        f"in float32 with {describe_momentum_settings(settings)} the iterates drift away from " \
+        "torch.optim.SGD(nesterov=True)'s"
 
 
 def test_zero_gradient_keeps_moving(answer):

@@ -8,10 +8,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared_adaptive import ALGORITHMS, assert_runs_like_torch
-from shared_adaptive import (test_keeps_shape_and_dtype, test_leaves_its_inputs_alone,  # noqa: F401
-                             test_returns_tensors_of_its_own, test_starts_its_state_from_none,
-                             test_uses_torchs_defaults, test_zero_gradients_are_safe)
+from helpers import ALGORITHMS, assert_runs_like_torch
+from helpers import (test_adaptive_step_keeps_shape_and_dtype as test_keeps_shape_and_dtype,  # noqa: F401
+                     test_leaves_its_inputs_alone,
+                     test_adaptive_step_returns_tensors_of_its_own as test_returns_tensors_of_its_own,
+                     test_starts_its_state_from_none, test_uses_torchs_defaults, test_zero_gradients_are_safe)
 
 ALGORITHM = ALGORITHMS["adagrad"]
 

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.optim import lr_scheduler
 
-from torch_schedules import describe, optimizer
+from helpers import describe_schedule_settings, optimizer
 
 
 def torch_plateau(metrics, lr=0.1, **settings):
@@ -48,8 +48,8 @@ def test_matches_reducelronplateau(answer, name):
     metrics = noisy_loss(1)
     ours, theirs = run(answer, metrics, **settings), torch_plateau(metrics, **settings)
     wrong = [call for call, (a, b) in enumerate(zip(ours, theirs), start=1) if not math.isclose(a, b, rel_tol=1e-9)]
-    assert not wrong, f"with {describe(settings) or 'the defaults'} the rate after call {wrong[:1]} differs from " \
-                      "ReduceLROnPlateau's"
+    assert not wrong, f"with {describe_schedule_settings(settings) or 'the defaults'} the rate after call " \
+                      f"{wrong[:1]} differs from ReduceLROnPlateau's"
 
 
 @given(metrics=st.lists(st.floats(0.0, 10.0), min_size=1, max_size=60), patience=st.integers(0, 5),
@@ -58,7 +58,8 @@ def test_matches_for_any_metrics(answer, metrics, patience, cooldown, threshold,
     """gives torch's rates for random sequences of metrics and random settings"""
     settings = {"patience": patience, "cooldown": cooldown, "threshold": threshold, "factor": factor}
     assert run(answer, metrics, **settings) == pytest.approx(torch_plateau(metrics, **settings), rel=1e-9), \
-        f"with {describe(settings)} the rates differ from ReduceLROnPlateau's for some sequence of metrics"
+        f"with {describe_schedule_settings(settings)} the rates differ from ReduceLROnPlateau's for some sequence " \
+        "of metrics"
 
 
 def test_waits_out_its_patience(answer):

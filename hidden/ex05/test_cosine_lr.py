@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.optim import lr_scheduler
 
-from torch_schedules import first_difference, torch_rates
+from helpers import first_difference, torch_schedule_rates
 
 ANNEALING = {"period 250 to 0": (250, 0.0), "period 100 to 0.001": (100, 0.001), "period 3 to 0.05": (3, 0.05)}
 
@@ -18,7 +18,7 @@ def test_matches_cosineannealinglr(answer, name):
     """gives torch's CosineAnnealingLR rates for three periods, past the end of the first"""
     period, floor = ANNEALING[name]
     ours = [answer(step, 0.1, period, floor) for step in range(3 * period)]
-    theirs = torch_rates(lambda sgd: lr_scheduler.CosineAnnealingLR(sgd, period, floor), 3 * period, 0.1)
+    theirs = torch_schedule_rates(lambda sgd: lr_scheduler.CosineAnnealingLR(sgd, period, floor), 3 * period, 0.1)
     step = first_difference(ours, theirs, rtol=1e-7, atol=1e-10)
     assert step is None, f"annealing over a {name} the rate at step {step} differs from CosineAnnealingLR's" + (
         " (past the period, the cosine goes on and climbs back, as torch's does)" if step and step > period else "")
@@ -33,7 +33,8 @@ def test_matches_warm_restarts(answer, name):
     """gives torch's CosineAnnealingWarmRestarts rates over 600 steps"""
     period, mult, floor = RESTARTS[name]
     ours = [answer(step, 0.1, period, floor, restarts=True, period_mult=mult) for step in range(600)]
-    theirs = torch_rates(lambda sgd: lr_scheduler.CosineAnnealingWarmRestarts(sgd, period, mult, floor), 600, 0.1)
+    theirs = torch_schedule_rates(lambda sgd: lr_scheduler.CosineAnnealingWarmRestarts(sgd, period, mult, floor),
+                                  600, 0.1)
     step = first_difference(ours, theirs, rtol=1e-7, atol=1e-10)
     assert step is None, f"with warm restarts, {name}, the rate at step {step} differs from torch's"
 

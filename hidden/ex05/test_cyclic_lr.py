@@ -8,7 +8,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from torch.optim import lr_scheduler
 
-from torch_schedules import first_difference, torch_rates
+from helpers import first_difference, torch_schedule_rates
 
 SETTINGS = {"triangular, 40 up": (0.01, 0.1, 40, None, "triangular"),
             "triangular, 30 up 70 down": (0.01, 0.1, 30, 70, "triangular"),
@@ -22,8 +22,8 @@ def test_matches_cycliclr(answer, name):
     """gives torch's CyclicLR rates over 600 steps"""
     base, top, up, down, mode = SETTINGS[name]
     ours = [answer(step, base, top, up, down, mode) for step in range(600)]
-    theirs = torch_rates(lambda sgd: lr_scheduler.CyclicLR(sgd, base, top, up, down, mode, cycle_momentum=False),
-                         600, base)
+    theirs = torch_schedule_rates(
+        lambda sgd: lr_scheduler.CyclicLR(sgd, base, top, up, down, mode, cycle_momentum=False), 600, base)
     step = first_difference(ours, theirs, rtol=1e-7, atol=1e-12)
     assert step is None, f"cycling {name} the rate at step {step} differs from CyclicLR's"
 

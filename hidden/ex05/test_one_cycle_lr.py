@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from torch.optim import lr_scheduler
 
-from torch_schedules import describe, first_difference, torch_rates
+from helpers import describe_schedule_settings, first_difference, torch_schedule_rates
 
 SETTINGS = {
     "1000 steps": {"total_steps": 1000},
@@ -23,8 +23,8 @@ def both(answer, name, max_lr=0.5):
     settings = SETTINGS[name]
     total = settings["total_steps"]
     ours = [answer(step, max_lr, **settings) for step in range(total)]
-    theirs = torch_rates(lambda sgd: lr_scheduler.OneCycleLR(sgd, max_lr, **settings), total, max_lr,
-                         with_momentum=True)
+    theirs = torch_schedule_rates(lambda sgd: lr_scheduler.OneCycleLR(sgd, max_lr, **settings), total, max_lr,
+                                  with_momentum=True)
     return ours, theirs
 
 
@@ -34,7 +34,8 @@ def test_rate_matches_onecyclelr(answer, name):
     ours, theirs = both(answer, name)
     assert all(isinstance(pair, tuple) and len(pair) == 2 for pair in ours), "return a pair (lr, momentum)"
     step = first_difference([lr for lr, _ in ours], [lr for lr, _ in theirs], rtol=1e-7, atol=1e-14)
-    assert step is None, f"with {describe(SETTINGS[name])} the rate at step {step} differs from OneCycleLR's"
+    assert step is None, \
+        f"with {describe_schedule_settings(SETTINGS[name])} the rate at step {step} differs from OneCycleLR's"
 
 
 @pytest.mark.parametrize("name", ["1000 steps", "other momenta", "10 steps"])
@@ -42,7 +43,8 @@ def test_momentum_matches_onecyclelr(answer, name):
     """gives torch's OneCycleLR momentum at every step of the run"""
     ours, theirs = both(answer, name)
     step = first_difference([m for _, m in ours], [m for _, m in theirs], rtol=1e-9)
-    assert step is None, f"with {describe(SETTINGS[name])} the momentum at step {step} differs from OneCycleLR's"
+    assert step is None, \
+        f"with {describe_schedule_settings(SETTINGS[name])} the momentum at step {step} differs from OneCycleLR's"
 
 
 def test_start_peak_and_end(answer):

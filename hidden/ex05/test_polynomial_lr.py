@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.optim import lr_scheduler
 
-from torch_schedules import first_difference, torch_rates
+from helpers import first_difference, torch_schedule_rates
 
 SETTINGS = {"linear over 400": (400, 1.0), "squared over 250": (250, 2.0), "square root over 300": (300, 0.5),
             "cubed over 7": (7, 3.0)}
@@ -19,7 +19,7 @@ def test_matches_polynomiallr(answer, name):
     """gives torch's PolynomialLR rates until twice the decay's length"""
     total, power = SETTINGS[name]
     ours = [answer(step, 0.1, total, power) for step in range(2 * total)]
-    theirs = torch_rates(lambda sgd: lr_scheduler.PolynomialLR(sgd, total, power), 2 * total, 0.1)
+    theirs = torch_schedule_rates(lambda sgd: lr_scheduler.PolynomialLR(sgd, total, power), 2 * total, 0.1)
     step = first_difference(ours, theirs, atol=1e-15)
     assert step is None, f"decaying {name} steps the rate at step {step} differs from PolynomialLR's"
 

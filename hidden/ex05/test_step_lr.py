@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.optim import lr_scheduler
 
-from torch_schedules import first_difference, torch_rates
+from helpers import first_difference, torch_schedule_rates
 
 STEP_SIZES = {"every 30 steps by 0.5": (30, 0.5), "every 7 steps by 0.9": (7, 0.9),
               "every 100 steps by 0.1": (100, 0.1)}
@@ -19,7 +19,7 @@ def test_matches_steplr(answer, name):
     """gives torch's StepLR rates over 500 steps"""
     size, gamma = STEP_SIZES[name]
     ours = [answer(step, 0.1, size, gamma) for step in range(500)]
-    theirs = torch_rates(lambda sgd: lr_scheduler.StepLR(sgd, size, gamma), 500, 0.1)
+    theirs = torch_schedule_rates(lambda sgd: lr_scheduler.StepLR(sgd, size, gamma), 500, 0.1)
     step = first_difference(ours, theirs)
     assert step is None, f"with a drop {name} the rate at step {step} differs from StepLR's"
 
@@ -27,7 +27,7 @@ def test_matches_steplr(answer, name):
 def test_step_size_one_is_exponential_decay(answer):
     """gives torch's ExponentialLR rates over 600 steps when the step size is 1"""
     ours = [answer(step, 0.3, 1, 0.99) for step in range(600)]
-    theirs = torch_rates(lambda sgd: lr_scheduler.ExponentialLR(sgd, 0.99), 600, 0.3)
+    theirs = torch_schedule_rates(lambda sgd: lr_scheduler.ExponentialLR(sgd, 0.99), 600, 0.3)
     step = first_difference(ours, theirs)
     assert step is None, f"with a step size of 1 the rate at step {step} differs from ExponentialLR's"
 
@@ -41,7 +41,7 @@ def test_matches_multisteplr(answer, name):
     """gives torch's MultiStepLR rates over 500 steps for a list of milestones"""
     milestones, gamma = MILESTONES[name]
     ours = [answer(step, 0.1, list(milestones), gamma) for step in range(500)]
-    theirs = torch_rates(lambda sgd: lr_scheduler.MultiStepLR(sgd, milestones, gamma), 500, 0.1)
+    theirs = torch_schedule_rates(lambda sgd: lr_scheduler.MultiStepLR(sgd, milestones, gamma), 500, 0.1)
     step = first_difference(ours, theirs)
     assert step is None, f"with milestones {name} the rate at step {step} differs from MultiStepLR's"
 
@@ -57,7 +57,7 @@ def test_takes_any_sequence_of_milestones_and_any_positive_gamma(answer):
     """takes milestones as a tuple too, and a gamma above 1 (a rate that grows) like torch"""
     assert math.isclose(answer(60, 0.1, (20, 50), 0.5), 0.025), "milestones given as a tuple (20, 50) work too"
     ours = [answer(step, 0.01, 10, 2.0) for step in range(60)]
-    theirs = torch_rates(lambda sgd: lr_scheduler.StepLR(sgd, 10, 2.0), 60, 0.01)
+    theirs = torch_schedule_rates(lambda sgd: lr_scheduler.StepLR(sgd, 10, 2.0), 60, 0.01)
     assert first_difference(ours, theirs) is None, "with gamma = 2 the rate should double every step size, as StepLR's"
 
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
-from warmup_references import describe, first_difference, sequential_warmup_cosine, torch_rates
+from helpers import describe_schedule_settings, first_difference_strict, sequential_warmup_cosine, torch_warmup_rates
 
 CASES = {  # base_lr, warmup_steps, total_steps, start_factor, min_lr
     "1000 steps, 100 of warmup": (0.1, 100, 1000, 0.1, 0.0),
@@ -26,11 +26,11 @@ def rates(answer, base_lr, warmup_steps, total_steps, start_factor, min_lr):
 
 def assert_matches_torch(answer, base_lr, warmup_steps, total_steps, start_factor, min_lr, rtol=1e-9):
     ours = rates(answer, base_lr, warmup_steps, total_steps, start_factor, min_lr)
-    theirs = torch_rates(sequential_warmup_cosine(warmup_steps, total_steps, start_factor, min_lr), total_steps,
-                         base_lr)
-    step = first_difference(ours, theirs, rtol=rtol, atol=1e-12 * base_lr)
-    where = describe({"base_lr": base_lr, "warmup_steps": warmup_steps, "total_steps": total_steps,
-                      "start_factor": start_factor, "min_lr": min_lr})
+    theirs = torch_warmup_rates(sequential_warmup_cosine(warmup_steps, total_steps, start_factor, min_lr),
+                                total_steps, base_lr)
+    step = first_difference_strict(ours, theirs, rtol=rtol, atol=1e-12 * base_lr)
+    where = describe_schedule_settings({"base_lr": base_lr, "warmup_steps": warmup_steps, "total_steps": total_steps,
+                                        "start_factor": start_factor, "min_lr": min_lr})
     assert step is None, (
         f"with {where}, the rate of step {step} is {ours[step]:.10g} instead of torch's {theirs[step]:.10g}"
         + (" (in the warmup)" if step < warmup_steps else " (in the cosine, which starts at step warmup_steps)"))
@@ -46,8 +46,9 @@ def test_without_warmup_is_cosineannealinglr(answer):
     """with warmup_steps = 0, gives CosineAnnealingLR's rates from step 0"""
     for base_lr, total_steps, min_lr in ((0.1, 500, 0.0), (2.0, 7, 0.5), (1e-3, 1, 1e-4)):
         ours = rates(answer, base_lr, 0, total_steps, 0.1, min_lr)
-        theirs = torch_rates(lambda optimizer: CosineAnnealingLR(optimizer, total_steps, min_lr), total_steps, base_lr)
-        step = first_difference(ours, theirs, atol=1e-12 * base_lr)
+        theirs = torch_warmup_rates(lambda optimizer: CosineAnnealingLR(optimizer, total_steps, min_lr), total_steps,
+                                    base_lr)
+        step = first_difference_strict(ours, theirs, atol=1e-12 * base_lr)
         assert step is None, (f"with no warmup, {total_steps} steps from {base_lr} to {min_lr}: the rate of step "
                               f"{step} should be CosineAnnealingLR's {theirs[step]:.10g}, got {ours[step]:.10g}")
 

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.optim.lr_scheduler import LambdaLR
 
-from warmup_references import first_difference, sequential_warmup, torch_rates, warmed_up
+from helpers import first_difference_strict, sequential_warmup, torch_warmup_rates, warmed_up
 
 # Factors with factor(0) = 1, for which SequentialLR(LinearLR, LambdaLR(factor)) gives what with_warmup should.
 FACTORS = {
@@ -47,9 +47,10 @@ def test_matches_sequentiallr(answer, name):
     """used by LambdaLR, gives the rates of SequentialLR(LinearLR warmup, LambdaLR(factor)) over 1500 steps"""
     factor_name, warmup_steps, start_factor = CASES[name]
     factor = FACTORS[factor_name]
-    ours = torch_rates(lambda optimizer: LambdaLR(optimizer, answer(factor, warmup_steps, start_factor)), HORIZON, 0.1)
-    theirs = torch_rates(sequential_warmup(factor, warmup_steps, start_factor), HORIZON, 0.1)
-    step = first_difference(ours, theirs)
+    ours = torch_warmup_rates(lambda optimizer: LambdaLR(optimizer, answer(factor, warmup_steps, start_factor)),
+                              HORIZON, 0.1)
+    theirs = torch_warmup_rates(sequential_warmup(factor, warmup_steps, start_factor), HORIZON, 0.1)
+    step = first_difference_strict(ours, theirs)
     assert step is None, (
         f"with the {factor_name} factor, {warmup_steps} warmup steps from {start_factor} and lr = 0.1, the rate of "
         f"step {step} is {ours[step]:.10g} instead of SequentialLR's {theirs[step]:.10g}"

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from warmup_references import describe, first_difference, sequential_wsd, torch_rates, wsd
+from helpers import describe_schedule_settings, first_difference_strict, sequential_wsd, torch_warmup_rates, wsd
 
 CASES = {  # base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr
     "100 + 500 + 200 steps": (0.1, 100, 500, 200, 0.1, 0.0),
@@ -23,8 +23,8 @@ def rates(answer, steps, *settings):
 
 
 def where(base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr):
-    return describe({"base_lr": base_lr, "warmup_steps": warmup_steps, "stable_steps": stable_steps,
-                     "decay_steps": decay_steps, "start_factor": start_factor, "min_lr": min_lr})
+    return describe_schedule_settings({"base_lr": base_lr, "warmup_steps": warmup_steps, "stable_steps": stable_steps,
+                                       "decay_steps": decay_steps, "start_factor": start_factor, "min_lr": min_lr})
 
 
 def test_closed_form_values(answer):
@@ -42,8 +42,8 @@ def test_matches_torch(answer, name):
     base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr = CASES[name]
     steps = warmup_steps + stable_steps + decay_steps + 100
     ours = rates(answer, steps, *CASES[name])
-    theirs = torch_rates(sequential_wsd(*CASES[name]), steps, base_lr)
-    step = first_difference(ours, theirs, atol=1e-12 * base_lr)
+    theirs = torch_warmup_rates(sequential_wsd(*CASES[name]), steps, base_lr)
+    step = first_difference_strict(ours, theirs, atol=1e-12 * base_lr)
     assert step is None, (f"with {where(*CASES[name])}, the rate of step {step} is {ours[step]:.10g} instead of "
                           f"torch's {theirs[step]:.10g}")
 

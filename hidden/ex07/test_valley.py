@@ -6,9 +6,9 @@ import math
 import pytest
 from hypothesis import given
 
-from curves import cosine_valley, random_curves
-from curves import (test_leaves_the_curve_alone, test_refuses_a_curve_of_two_points,  # noqa: F401
-                    test_refuses_lists_of_different_lengths, test_returns_a_float)
+from helpers import cosine_valley, random_curves
+from helpers import (test_leaves_the_curve_alone, test_refuses_a_curve_of_two_points,  # noqa: F401
+                     test_refuses_lists_of_different_lengths, test_returns_a_float)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from least_squares import sgd_losses
+from helpers import sgd_losses
 
 
 def reference(losses, factor, window):

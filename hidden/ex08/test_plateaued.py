@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from least_squares import sgd_losses
+from helpers import sgd_losses
 
 
 def reference(losses, window, min_drop):
