@@ -17,6 +17,7 @@ benchmark: $(STAMP)
 	LRCOURSE_PROGRESS=0 $(BIN)/python benchmarks/timings.py
 	$(BIN)/python benchmarks/stacked_sweep.py
 	$(BIN)/python benchmarks/class_grading.py
+	$(BIN)/python benchmarks/grading_margins.py
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

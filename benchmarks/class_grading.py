@@ -1,11 +1,14 @@
-"""Throughput of class grading on this machine: COUNT generated submissions of one assignment (the solution,
-the untouched release and the sample submissions of tests/submissions/, in turn) autograded one at a time
-(1 worker) and in parallel (2 workers, or --workers), each into its own course folder and gradebook.
-Prints submissions per minute for both and the machine's load before and after (other work on the machine
-slows both); fails if the two runs' grades differ in any cell. Feedback, export and the report are not timed.
+"""The class command against plain nbgrader, on the same submissions, side by side in one run on this machine.
 
-    .venv/bin/python benchmarks/class_grading.py                 (100 submissions of ex01: about half an hour
-    .venv/bin/python benchmarks/class_grading.py --count 20       on 2 cores)
+COUNT submissions of one assignment (its sample submissions of tests/submissions/, in turn) are graded twice, each
+time into a course folder and gradebook of its own: by plain ``nbgrader autograde <assignment>`` (one call, with
+the course's nbgrader_config.py: one kernel after another, each starting its own grader) and by the class command
+(``python -m lrgrader grade``, through :func:`lrgrader.classroom.grade_class`: sandboxed, WORKERS at a time).
+Prints both times, the ratio and the machine's load (other work on the machine slows both); fails if either
+run's grades differ from the samples' expected grades.
+
+    .venv/bin/python benchmarks/class_grading.py                 (20 submissions of ex01: about 6 minutes
+    .venv/bin/python benchmarks/class_grading.py --count 40       on 2 cores)
 """
 
 import argparse
@@ -16,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from lrgrader.classroom import cell_scores, gradebook_url, grade_class
-from lrgrader.instructor import ROOT, course_with, submit
+from lrgrader.classroom import cell_scores, grade_class, gradebook_url
+from lrgrader.instructor import ROOT, course_with, nbgrader, submit
 
 sys.path.insert(0, str(ROOT / "tests"))
 from test_exercises import answers_of, expected_scores  # noqa: E402 (the samples, as the tests build them)
@@ -27,40 +30,55 @@ def load() -> str:
     return "load average {:.2f} {:.2f} {:.2f} (1, 5, 15 min)".format(*os.getloadavg())
 
 
-def grade_run(assignment: str, count: int, workers: int, folder: Path) -> dict:
-    """Grade ``count`` generated submissions with ``workers`` workers; print the throughput; return the grades."""
+def course_of(assignment: str, count: int, folder: Path) -> tuple[Path, dict[str, str]]:
+    """A course with ``count`` submissions, the samples in turn; each student's sample."""
     course = course_with(assignment, folder)
     samples = itertools.cycle(expected_scores(assignment))
-    students = [f"s{number:03d}_{sample}" for number, sample in zip(range(count), samples)]
-    for student in students:
-        submit(course, assignment, student, answers_of(assignment, student.split("_", 1)[1]))
-    url = gradebook_url(course)
-    started = time.perf_counter()
-    outcomes = grade_class(course, assignment, students, url, workers)
-    minutes = (time.perf_counter() - started) / 60
-    flagged = sum(bool(outcome.flags) for outcome in outcomes)
-    print(f"{workers} worker(s): {count} submissions in {minutes:.1f} min, {count / minutes:.1f} submissions/minute, "
-          f"{flagged} flagged; {load()}", flush=True)
-    return {student: cell_scores(url, assignment, student) for student in students}
+    students = {f"s{number:03d}_{sample}": sample for number, sample in zip(range(count), samples)}
+    for student, sample in students.items():
+        submit(course, assignment, student, answers_of(assignment, sample))
+    return course, students
+
+
+def wrong_grades(url: str, assignment: str, students: dict[str, str]) -> list[str]:
+    expected = expected_scores(assignment)
+    wrong = []
+    for student, sample in students.items():
+        scores = {cell: score for cell, (score, _) in cell_scores(url, assignment, student).items()}
+        if scores.keys() != expected[sample].keys() or any(abs(scores[cell] - expected[sample][cell]) > 1e-9
+                                                          for cell in scores):
+            wrong.append(f"{student}: {scores}, expected {expected[sample]}")
+    return wrong
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=100, help="submissions to generate (default 100)")
+    parser.add_argument("--count", type=int, default=20, help="submissions to generate (default 20)")
     parser.add_argument("--assignment", default="ex01", help="the assignment (default ex01)")
-    parser.add_argument("--workers", type=int, default=2, help="workers of the parallel run (default 2)")
+    parser.add_argument("--workers", type=int, default=2, help="workers of the class command (default 2)")
     args = parser.parse_args()
-    print(f"{args.count} submissions of {args.assignment} on {os.cpu_count()} cores; {load()}", flush=True)
-    with tempfile.TemporaryDirectory() as one, tempfile.TemporaryDirectory() as several:
-        sequential = grade_run(args.assignment, args.count, 1, Path(one))
-        parallel = grade_run(args.assignment, args.count, args.workers, Path(several))
-    differing = {student: (sequential[student], parallel[student]) for student in sequential
-                 if sequential[student] != parallel[student]}
-    print("the grades of both runs are identical" if not differing else "the grades differ:")
-    for student, (one, several) in differing.items():
-        print(f"  {student}: " + ", ".join(f"{cell} {one[cell][0]:g} / {several[cell][0]:g}" for cell in one
-                                           if one[cell] != several[cell]) + " (one worker / several)")
-    sys.exit(1 if differing else 0)
+    print(f"{args.count} submissions of {args.assignment} on {len(os.sched_getaffinity(0))} cores; {load()}",
+          flush=True)
+    wrong = []
+    with tempfile.TemporaryDirectory() as plain_folder, tempfile.TemporaryDirectory() as class_folder:
+        course, students = course_of(args.assignment, args.count, Path(plain_folder))
+        started = time.perf_counter()
+        nbgrader(course, "autograde", args.assignment)
+        plain = time.perf_counter() - started
+        print(f"plain nbgrader autograde: {plain:.1f} s; {load()}", flush=True)
+        wrong += wrong_grades(gradebook_url(course), args.assignment, students)
+
+        course, students = course_of(args.assignment, args.count, Path(class_folder))
+        started = time.perf_counter()
+        grade_class(course, args.assignment, list(students), gradebook_url(course), args.workers, progress=False)
+        sandboxed = time.perf_counter() - started
+        print(f"class command, {args.workers} workers: {sandboxed:.1f} s; {load()}", flush=True)
+        wrong += wrong_grades(gradebook_url(course), args.assignment, students)
+    print(f"the class command is {plain / sandboxed:.2f}x as fast as plain nbgrader "
+          f"({args.count / plain * 60:.1f} against {args.count / sandboxed * 60:.1f} submissions per minute)")
+    print("every grade is the sample's expected grade" if not wrong else "grades differ from the expected:",
+          *wrong, sep="\n  ")
+    sys.exit(1 if wrong else 0)
 
 
 if __name__ == "__main__":

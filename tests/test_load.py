@@ -1,0 +1,106 @@
+"""The same grade at any load: the sample submissions of every assignment, graded through the class command (two
+workers) while the CPU is oversubscribed, get exactly the grades of tests/submissions/*/expected_scores.json,
+which tests/test_exercises.py checks on a run with nothing else busy.
+
+The busy processes are :data:`BUSY_PER_CORE` spinning interpreters per core, beside the workers, as when an
+instructor grades on a shared machine. Half the assignments are graded into a SQLite gradebook and half into a
+PostgreSQL one (where LRCOURSE_TEST_POSTGRES_URL names a server; .ci/run starts one), so that both gradebooks
+are tried under load within CI's time; ``benchmarks/grading_under_load.py`` grades every assignment into both,
+idle and loaded, and prints the times.
+"""
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from lrgrader.classroom import cell_scores, grade_class, gradebook_url
+from lrgrader.instructor import assignments, course_with, nbgrader, submit
+from test_exercises import answers_of, expected_scores
+
+BUSY_PER_CORE = 4
+POSTGRES = os.environ.get("LRCOURSE_TEST_POSTGRES_URL")
+
+
+@contextlib.contextmanager
+def busy_cpus(per_core: int = BUSY_PER_CORE):
+    """``per_core`` processes per core that do nothing but compute, for as long as the block runs."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(per_core * len(os.sched_getaffinity(0)))]
+    try:
+        yield len(spinners)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+@contextlib.contextmanager
+def postgres_database(server_url: str):
+    """A fresh, empty database on the PostgreSQL server at ``server_url``, dropped afterwards; its URL."""
+    name = f"lrcourse_test_{uuid.uuid4().hex[:12]}"
+    server = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as connection:
+            connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        server.dispose()
+
+
+def grade_samples(assignment: str, folder: Path, url: str | None = None) -> tuple[dict, dict, float]:
+    """Grade every sample of ``assignment`` with the class command (two workers) into the gradebook at ``url``
+    (the course's SQLite one if None): (the grades, the samples' expected grades, seconds taken)."""
+    course = course_with(assignment, folder)
+    expected = expected_scores(assignment)
+    for student in expected:
+        submit(course, assignment, student, answers_of(assignment, student))
+    if url is None:
+        url = gradebook_url(course)
+    else:  # PostgreSQL links each assignment to a course: nbgrader needs a course id to release it there
+        nbgrader(course, "generate_assignment", assignment, "--force", f"--CourseDirectory.db_url={url}",
+                 "--CourseDirectory.course_id=lrcourse")
+    started = time.perf_counter()
+    grade_class(course, assignment, list(expected), url, workers=2, progress=False)
+    seconds = time.perf_counter() - started
+    grades = {student: {cell: score for cell, (score, _) in cell_scores(url, assignment, student).items()}
+              for student in expected}
+    return grades, expected, seconds
+
+
+def assert_same(grades: dict, expected: dict, assignment: str):
+    assert grades.keys() == expected.keys(), assignment
+    for student in expected:
+        assert grades[student] == pytest.approx(expected[student], abs=1e-9), (assignment, student)
+
+
+ASSIGNMENTS = assignments()
+SQLITE_HALF, POSTGRES_HALF = ASSIGNMENTS[::2], ASSIGNMENTS[1::2]
+
+
+@pytest.mark.slow
+def test_every_sample_gets_its_idle_grade_on_an_oversubscribed_machine_with_sqlite(tmp_path):
+    with busy_cpus():
+        for assignment in SQLITE_HALF:
+            grades, expected, _ = grade_samples(assignment, tmp_path / assignment)
+            assert_same(grades, expected, assignment)
+
+
+@pytest.mark.slow
+def test_every_sample_gets_its_idle_grade_on_an_oversubscribed_machine_with_postgresql(tmp_path):
+    if not POSTGRES:
+        pytest.skip("LRCOURSE_TEST_POSTGRES_URL names no PostgreSQL server (.ci/run starts one)")
+    with busy_cpus():
+        for assignment in POSTGRES_HALF:
+            with postgres_database(POSTGRES) as url:
+                grades, expected, _ = grade_samples(assignment, tmp_path / assignment, url)
+            assert_same(grades, expected, assignment)
