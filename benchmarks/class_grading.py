@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from lrgrader.classroom import cell_scores, grade_class, gradebook_url
+from lrgrader.classroom import grade_class, gradebook_url, scores
 from lrgrader.instructor import ROOT, course_with, nbgrader, submit
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -44,10 +44,10 @@ def wrong_grades(url: str, assignment: str, students: dict[str, str]) -> list[st
     expected = expected_scores(assignment)
     wrong = []
     for student, sample in students.items():
-        scores = {cell: score for cell, (score, _) in cell_scores(url, assignment, student).items()}
-        if scores.keys() != expected[sample].keys() or any(abs(scores[cell] - expected[sample][cell]) > 1e-9
-                                                          for cell in scores):
-            wrong.append(f"{student}: {scores}, expected {expected[sample]}")
+        earned = scores(url, assignment, student)
+        if earned.keys() != expected[sample].keys() or any(abs(earned[cell] - expected[sample][cell]) > 1e-9
+                                                          for cell in earned):
+            wrong.append(f"{student}: {earned}, expected {expected[sample]}")
     return wrong
 
 

@@ -198,6 +198,11 @@ def cell_scores(url: str, assignment: str, student: str) -> dict[str, tuple[floa
                 for grade in notebook.grades}
 
 
+def scores(url: str, assignment: str, student: str) -> dict[str, float]:
+    """The score of every graded cell of a student's submission; empty if there is none."""
+    return {cell: score for cell, (score, _) in cell_scores(url, assignment, student).items()}
+
+
 def feedback_and_grades(course: Path, assignment: str, students: Sequence[str], url: str):
     """nbgrader's feedback for ``students`` (feedback/<student>/<assignment>/) and every grade in grades.csv."""
     others = sorted({folder.parent.name for folder in (course / "autograded").glob(f"*/{assignment}")} - set(students))

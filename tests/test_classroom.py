@@ -42,8 +42,7 @@ def class_of_samples(course: Path) -> Path:
 
 def cell_scores(url: str) -> dict[str, dict[str, float]]:
     """Every student's score of every graded cell of ex01 in the gradebook at ``url``."""
-    return {student: {cell: score for cell, (score, _) in classroom.cell_scores(url, "ex01", student).items()}
-            for student in EXPECTED}
+    return {student: classroom.scores(url, "ex01", student) for student in EXPECTED}
 
 
 def error_of(capsys, *argv: str) -> str:

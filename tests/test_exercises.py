@@ -16,6 +16,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from lrgrader import suites
+from lrgrader.classroom import gradebook_url, scores
 from lrgrader.instructor import assignments, course_with, nbgrader, solution_answers, submit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,12 +48,6 @@ def graded(request, tmp_path_factory):
     return assignment, course
 
 
-def cell_scores(course: Path, assignment: str, student: str) -> dict[str, float]:
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        submission = gradebook.find_submission(assignment, student)
-        return {grade.name: grade.score for notebook in submission.notebooks for grade in notebook.grades}
-
-
 @pytest.mark.slow
 def test_committed_release_matches_its_source(graded):
     """exercises/ is what generate_assignment makes from solutions/ today: the two never drift."""
@@ -69,7 +64,7 @@ def test_committed_release_matches_its_source(graded):
 def test_every_graded_cell_gets_its_exact_score(graded):
     assignment, course = graded
     for student, expected in expected_scores(assignment).items():
-        assert cell_scores(course, assignment, student) == pytest.approx(expected, abs=1e-9), student
+        assert scores(gradebook_url(course), assignment, student) == pytest.approx(expected, abs=1e-9), student
 
 
 @pytest.mark.slow
@@ -95,9 +90,9 @@ def test_no_graded_cell_writes_to_stderr(graded):
 @pytest.mark.slow
 def test_feedback_names_failed_checks_without_showing_the_tests(graded):
     assignment, course = graded
-    scores = expected_scores(assignment)
-    full = scores["solution"]
-    partly_right = [student for student, cells in scores.items() if any(0 < cells[c] < full[c] for c in cells)]
+    expected = expected_scores(assignment)
+    full = expected["solution"]
+    partly_right = [student for student, cells in expected.items() if any(0 < cells[c] < full[c] for c in cells)]
     test_lines = [line for suite in (suites.suites_folder() / assignment).glob("test_*.py")
                   for line in suite.read_text().splitlines() if line.startswith("def test_")]
     assert partly_right and test_lines

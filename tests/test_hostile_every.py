@@ -18,7 +18,7 @@ import pytest
 
 import lrgrader
 from lrgrader import suites
-from lrgrader.classroom import cell_scores, grade_class, gradebook_url
+from lrgrader.classroom import grade_class, gradebook_url, scores
 from lrgrader.instructor import assignments, course_with, solution_answers, submit
 
 EVERY = Path(__file__).resolve().parent / "hostile" / "every"
@@ -63,7 +63,7 @@ def case_answer(assignment: str, case: str) -> str:
 def expected_flags(assignment: str, case: str) -> list[str]:
     target = TARGETS[assignment]["target"]
     points = suites.points(f"{assignment}/{target}")
-    return [part.replace("TARGET", target).replace("ASSIGNMENT", assignment).replace("POINTS", f"{points:g}")
+    return [part.replace("TARGET", target).replace("POINTS", f"{points:g}")
             for part in EXPECTED[case][1]]
 
 
@@ -86,15 +86,11 @@ def batch(request, tmp_path_factory):
     return assignment, course, url, {outcome.student: outcome.flags for outcome in outcomes}
 
 
-def scores_of(url: str, assignment: str, student: str) -> dict[str, float]:
-    return {cell: score for cell, (score, _) in cell_scores(url, assignment, student).items()}
-
-
 @pytest.mark.slow
 def test_the_instructors_answers_keep_every_point_beside_the_cheats(batch):
     assignment, _, url, flags = batch
     assert set(flags) == {"solution", *EXPECTED}
-    assert scores_of(url, assignment, "solution") == pytest.approx(full_marks(assignment), abs=1e-9)
+    assert scores(url, assignment, "solution") == pytest.approx(full_marks(assignment), abs=1e-9)
     assert not flags["solution"], flags["solution"]
 
 
@@ -105,7 +101,7 @@ def test_each_cheat_earns_nothing_on_its_target_and_is_flagged(batch, case):
     graded = f"{TARGETS[assignment]['target']}_graded"
     keeps_points, _ = EXPECTED[case]
     expected = full_marks(assignment) | ({} if keeps_points else {graded: 0.0})
-    assert scores_of(url, assignment, case) == pytest.approx(expected, abs=1e-9)
+    assert scores(url, assignment, case) == pytest.approx(expected, abs=1e-9)
     parts = expected_flags(assignment, case)
     for part in parts:
         assert any(part in flag for flag in flags[case]), (part, flags[case])

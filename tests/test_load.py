@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from lrgrader.classroom import cell_scores, grade_class, gradebook_url
+from lrgrader.classroom import grade_class, gradebook_url, scores
 from lrgrader.instructor import assignments, course_with, nbgrader, submit
 from test_exercises import answers_of, expected_scores
 
@@ -72,8 +72,7 @@ def grade_samples(assignment: str, folder: Path, url: str | None = None) -> tupl
     started = time.perf_counter()
     grade_class(course, assignment, list(expected), url, workers=2, progress=False)
     seconds = time.perf_counter() - started
-    grades = {student: {cell: score for cell, (score, _) in cell_scores(url, assignment, student).items()}
-              for student in expected}
+    grades = {student: scores(url, assignment, student) for student in expected}
     return grades, expected, seconds
 
 

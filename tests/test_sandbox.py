@@ -18,7 +18,7 @@ import pytest
 from nbgrader.api import Gradebook
 
 from lrgrader import landlock
-from lrgrader.classroom import cell_scores, grade_class, gradebook_url
+from lrgrader.classroom import grade_class, gradebook_url, scores
 from lrgrader.instructor import course_with, solution_answers, submit
 from lrgrader.sandbox import _changes, autograde_one
 from test_exercises import answers_of, expected_scores
@@ -81,16 +81,12 @@ def batch(tmp_path_factory):
     return course, url, {outcome.student: outcome.flags for outcome in outcomes}
 
 
-def scores_of(url: str, student: str) -> dict[str, float]:
-    return {cell: score for cell, (score, _) in cell_scores(url, "ex01", student).items()}
-
-
 @pytest.mark.slow
 def test_the_batch_completes_and_good_submissions_keep_their_exact_grades(batch):
     _, url, flags = batch
     assert set(flags) == set(GOOD) | set(CASES)
     for student, expected in GOOD.items():
-        assert scores_of(url, student) == pytest.approx(expected, abs=1e-9), student
+        assert scores(url, "ex01", student) == pytest.approx(expected, abs=1e-9), student
         assert not flags[student], (student, flags[student])
 
 
@@ -99,7 +95,7 @@ def test_the_batch_completes_and_good_submissions_keep_their_exact_grades(batch)
 def test_each_hostile_submission_gets_its_exact_grades_and_flags(batch, case):
     course, url, flags = batch
     expected = CASES[case]
-    assert scores_of(url, case) == pytest.approx(expected["scores"], abs=1e-9)
+    assert scores(url, "ex01", case) == pytest.approx(expected["scores"], abs=1e-9)
     assert len(flags[case]) == len(expected["flags"]), flags[case]
     for part in expected["flags"]:
         assert any(part in flag for flag in flags[case]), (part, flags[case])
@@ -127,7 +123,7 @@ def test_regrading_is_idempotent_and_keeps_manual_grades(batch):
     with Gradebook(url) as gradebook:
         grade = gradebook.find_grade("gd_step_graded", "gradient_descent", "ex01", "two_wrong")
         assert (grade.manual_score, grade.auto_score) == (1.5, GOOD["two_wrong"]["gd_step_graded"])
-    assert scores_of(url, "two_wrong") == pytest.approx({**GOOD["two_wrong"], "gd_step_graded": 1.5}, abs=1e-9)
+    assert scores(url, "ex01", "two_wrong") == pytest.approx({**GOOD["two_wrong"], "gd_step_graded": 1.5}, abs=1e-9)
 
 
 def test_changes_to_the_graded_structure_are_named():
