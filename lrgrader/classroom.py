@@ -169,20 +169,23 @@ def grade_class(course: Path, assignment: str, students: Sequence[str], url: str
 
 
 def _grade_logged(course: Path, assignment: str, student: str, url: str, logs: Path) -> Outcome:
-    """In a worker: grade one submission and log it; a failure of the grading itself is a flag, not a crash."""
+    """In a worker: grade one submission and log it. A failure of the grading itself (not of the student's code,
+    which autograde_one never raises for) is tried once more, then a flag, not a crash."""
     started = time.perf_counter()
-    problem, verdicts = "", []
-    try:
-        flags, verdicts = autograde_one(course, assignment, student, db_url=url)
-    except Exception as error:
-        flags = [f"grading failed ({type(error).__name__}): see logs/{assignment}/{student}.log"]
-        problem = traceback.format_exc()
+    problems, verdicts = [], []
+    for _ in range(2):
+        try:
+            flags, verdicts = autograde_one(course, assignment, student, db_url=url)
+            break
+        except Exception as error:
+            flags = [f"grading failed ({type(error).__name__}): see logs/{assignment}/{student}.log"]
+            problems.append(traceback.format_exc())
     outcome = Outcome(student, tuple(flags), round(time.perf_counter() - started, 1), tuple(verdicts))
     (logs / f"{student}.json").write_text(outcome.to_json())
     scores = cell_scores(url, assignment, student)
     lines = [f"{student}, {assignment}: graded in {outcome.seconds} s, {time.strftime('%Y-%m-%d %H:%M:%S')}",
              *(f"flagged: {flag}" for flag in flags),
-             *(f"{cell}: {score:g} of {points:g}" for cell, (score, points) in scores.items()), problem]
+             *(f"{cell}: {score:g} of {points:g}" for cell, (score, points) in scores.items()), *problems]
     (logs / f"{student}.log").write_text("\n".join(lines))
     return outcome
 

@@ -121,7 +121,7 @@ class _LocalGrader:
             self._process = subprocess.Popen(
                 [sys.executable, "-I", "-m", "lrgrader.server", "--socket", str(path)], cwd=self._folder,
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + LIMITS.start_wall_seconds
             while not path.exists():
                 if self._process.poll() is not None or time.monotonic() > deadline:
                     raise OSError("the grader did not start")

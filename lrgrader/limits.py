@@ -19,6 +19,7 @@ class Limits:
     check_wall_seconds: float = 30.0  # one check: a backstop for an answer that waits, 15 times its CPU limit
     suite_cpu_seconds: float = 40.0  # one hidden suite, every check and the loading of the suite
     suite_wall_seconds: float = 480.0  # one hidden suite: a backstop, 12 times its CPU limit
+    start_wall_seconds: float = 600.0  # a grader, its template or its socket to appear: a backstop for a loaded machine
     answer_memory_mb: int = 2048  # the answer's process (address space; torch alone reserves about 1 GB)
     checks_memory_mb: int = 3072  # the checks' process
     request_bytes: int = 512 * 2**20  # a call's arguments, from the checks to the answer

@@ -51,11 +51,13 @@ _BROKEN_CONFIG = "Exception while loading config file"  # what nbgrader logs, an
 
 def configure_nbgrader(config):
     """nbgrader's settings in the sandbox: a grade cell may take as long as its suite, the other cells
-    LIMITS.cell_seconds; and ScoreWithinPoints runs between the execution and the reading of the scores."""
+    LIMITS.cell_seconds, a kernel LIMITS.start_wall_seconds to start; and ScoreWithinPoints runs between the
+    execution and the reading of the scores."""
     from nbgrader.converters.autograde import Autograde
     from nbgrader.preprocessors import SaveAutoGrades
 
     config.Execute.timeout_func = cell_timeout
+    config.Execute.startup_timeout = LIMITS.start_wall_seconds  # a kernel starting on a loaded machine
     steps = list(Autograde.class_traits()["autograde_preprocessors"].default())
     steps.insert(steps.index(SaveAutoGrades), ScoreWithinPoints)
     config.Autograde.autograde_preprocessors = steps
@@ -250,8 +252,8 @@ def _template(assignment: str) -> Template:
     return template
 
 
-def _wait_for(path: Path, pid: int, seconds: float = 60):
-    deadline = time.monotonic() + seconds
+def _wait_for(path: Path, pid: int):
+    deadline = time.monotonic() + LIMITS.start_wall_seconds
     while not path.exists():
         if not Path(f"/proc/{pid}").exists() or time.monotonic() > deadline:
             raise RuntimeError("the grader did not start")

@@ -180,7 +180,7 @@ class Template:
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-m", "lrgrader.server", "--template", str(control), "--assignment", assignment],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + LIMITS.start_wall_seconds
         while not control.exists():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the grader's template did not start")
@@ -190,7 +190,7 @@ class Template:
     def start(self, socket_path: Path, ledger: Path) -> int:
         """Fork a grader serving ``socket_path`` and keeping ``ledger``; its pid (kill it when done)."""
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
-            connection.settimeout(60)
+            connection.settimeout(LIMITS.start_wall_seconds)
             connection.connect(str(self.control))
             connection.sendall(json.dumps({"socket": str(socket_path), "ledger": str(ledger)}).encode() + b"\n")
             return int(connection.makefile().readline())

@@ -95,6 +95,28 @@ def test_sqlite_workers_wait_for_each_others_writes(tmp_path):
         "postgresql://grader:secret@db.example.org/course"
 
 
+def test_a_grading_failure_is_tried_once_more_before_it_is_a_flag(tmp_path, monkeypatch):
+    released, calls = course_with("ex01", tmp_path), []
+
+    def fails_once(course, assignment, student, *, db_url=None):
+        calls.append(student)
+        if len(calls) == 1:
+            raise RuntimeError("the grader did not start")
+        return real(course, assignment, student, db_url=db_url)
+
+    real = classroom.autograde_one
+    monkeypatch.setattr(classroom, "autograde_one", fails_once)
+    submit(released, "ex01", "alice", answers_of("ex01", "solution"))
+    url = classroom.gradebook_url(released)
+    logs = released / "logs" / "ex01"
+    logs.mkdir(parents=True, exist_ok=True)
+    outcome = classroom._grade_logged(released, "ex01", "alice", url, logs)
+    assert calls == ["alice", "alice"]
+    assert outcome.flags == ()
+    assert "RuntimeError: the grader did not start" in (logs / "alice.log").read_text()
+    assert classroom.scores(url, "ex01", "alice") == EXPECTED["solution"]
+
+
 def test_a_grading_failure_is_a_flag_in_the_log_and_the_report(released, monkeypatch):
     def broken(course, assignment, student, *, db_url=None):
         raise RuntimeError("the grader lost its kernel")

@@ -59,7 +59,9 @@ def postgres_database(server_url: str):
 
 def grade_samples(assignment: str, folder: Path, url: str | None = None) -> tuple[dict, dict, float]:
     """Grade every sample of ``assignment`` with the class command (two workers) into the gradebook at ``url``
-    (the course's SQLite one if None): (the grades, the samples' expected grades, seconds taken)."""
+    (the course's SQLite one if None): (the grades, the samples' expected grades, seconds taken).
+
+    The logs of the class command stay in ``folder``/logs/``assignment``/, for :func:`assert_same` to show."""
     course = course_with(assignment, folder)
     expected = expected_scores(assignment)
     for student in expected:
@@ -76,10 +78,13 @@ def grade_samples(assignment: str, folder: Path, url: str | None = None) -> tupl
     return grades, expected, seconds
 
 
-def assert_same(grades: dict, expected: dict, assignment: str):
+def assert_same(grades: dict, expected: dict, assignment: str, folder: Path):
+    """Every sample got its expected grade; if not, the message holds the class command's log of that sample."""
     assert grades.keys() == expected.keys(), assignment
     for student in expected:
-        assert grades[student] == pytest.approx(expected[student], abs=1e-9), (assignment, student)
+        log = folder / "logs" / assignment / f"{student}.log"
+        assert grades[student] == pytest.approx(expected[student], abs=1e-9), \
+            (assignment, student, log.read_text() if log.is_file() else "no log")
 
 
 ASSIGNMENTS = assignments()
@@ -91,7 +96,7 @@ def test_every_sample_gets_its_idle_grade_on_an_oversubscribed_machine_with_sqli
     with busy_cpus():
         for assignment in SQLITE_HALF:
             grades, expected, _ = grade_samples(assignment, tmp_path / assignment)
-            assert_same(grades, expected, assignment)
+            assert_same(grades, expected, assignment, tmp_path / assignment)
 
 
 @pytest.mark.slow
@@ -102,4 +107,4 @@ def test_every_sample_gets_its_idle_grade_on_an_oversubscribed_machine_with_post
         for assignment in POSTGRES_HALF:
             with postgres_database(POSTGRES) as url:
                 grades, expected, _ = grade_samples(assignment, tmp_path / assignment, url)
-            assert_same(grades, expected, assignment)
+            assert_same(grades, expected, assignment, tmp_path / assignment)
