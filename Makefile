@@ -12,6 +12,7 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+	$(BIN)/python -m lrgrader mutants
 
 benchmark: $(STAMP)
 	LRCOURSE_PROGRESS=0 $(BIN)/python benchmarks/timings.py

@@ -1,8 +1,9 @@
 """The references and shared checks that several hidden suites use, in one module for every assignment.
 
 One section per exercise: the problems its suites run on, torch's reference runs and rates, closed forms, and
-the checks that every answer of a kind owes its caller. The suites import those checks (the ``test_*``
-functions) so that pytest collects them as their own, under the names the suites import them as. The grader
+the checks that every answer of a kind owes its caller, each marked with the requirement it checks (a suite that
+imports a check declares that requirement in its ``REQUIREMENTS``). The suites import those checks (the
+``test_*`` functions) so that pytest collects them as their own, under the names the suites import them as. The grader
 puts this folder first on ``sys.path``, so a suite uses ``from helpers import ...``. The module imports torch:
 the NumPy-only suites of exercises 1 and 2 do not import it.
 """
@@ -20,6 +21,8 @@ from torch.optim.adamw import adamw
 from torch.optim.lr_scheduler import ConstantLR, CosineAnnealingLR, LambdaLR, LinearLR, SequentialLR
 from torch.optim.rmsprop import rmsprop
 from torch.optim.sgd import sgd
+
+from lrgrader.checks import requirement
 
 
 # ---- momentum steps (ex03)
@@ -66,6 +69,7 @@ def momentum_answer_run(answer, x0, steps, **settings):
     return torch.stack(iterates)
 
 
+@requirement("contract")
 def test_momentum_step_returns_tensors_of_its_own(answer):
     """returns tensors that share no memory with its inputs"""
     param, grad = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.25])
@@ -79,6 +83,7 @@ def test_momentum_step_returns_tensors_of_its_own(answer):
         "changing param afterwards also changed the new parameters: return a new tensor"
 
 
+@requirement("contract")
 def test_momentum_step_keeps_shape_and_dtype(answer):
     """returns tensors with the shape and dtype of a 2-D parameter"""
     param = torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(4, 3)
@@ -191,6 +196,7 @@ def assert_runs_like_torch(answer, algorithm, settings, dtype=torch.float64, ste
 
 # checks shared by the four suites
 
+@requirement("contract")
 def test_starts_its_state_from_none(answer, algorithm):
     """starts from state None and returns a state dictionary with the step count and its running tensors"""
     param = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
@@ -205,6 +211,7 @@ def test_starts_its_state_from_none(answer, algorithm):
     assert state.get("step") == 2, f'after the second step state["step"] should be 2, got {state.get("step")!r}'
 
 
+@requirement("behaviour")
 def test_uses_torchs_defaults(answer, algorithm):
     """takes torch.optim's default settings when none are given"""
     ours = adaptive_answer_run(answer, ADAPTIVE_X0, 20)
@@ -214,6 +221,7 @@ def test_uses_torchs_defaults(answer, algorithm):
         f"({describe_adaptive_settings(algorithm.defaults)})")
 
 
+@requirement("contract")
 def test_leaves_its_inputs_alone(answer):
     """changes neither the parameters, nor the gradient, nor the state it is given"""
     param, grad = torch.tensor([1.0, -2.0, 0.5]), torch.tensor([0.3, -0.1, 2.0])
@@ -229,6 +237,7 @@ def test_leaves_its_inputs_alone(answer):
         assert same, f'the state given was changed (state["{key}"]): build a new state dictionary with new tensors'
 
 
+@requirement("contract")
 def test_adaptive_step_returns_tensors_of_its_own(answer):
     """returns parameters and state tensors that share no memory with its inputs"""
     param, grad = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.25])
@@ -242,6 +251,7 @@ def test_adaptive_step_returns_tensors_of_its_own(answer):
             f'changing the gradient or parameters afterwards also changed state["{key}"]: store new tensors'
 
 
+@requirement("contract")
 def test_adaptive_step_keeps_shape_and_dtype(answer):
     """returns parameters and state with the shape and dtype of a 2-D float32 parameter"""
     param = torch.linspace(-1, 1, 12).reshape(4, 3)
@@ -256,6 +266,7 @@ def test_adaptive_step_keeps_shape_and_dtype(answer):
                 f'state["{key}"] should have the shape and dtype of the parameters'
 
 
+@requirement("behaviour")
 def test_zero_gradients_are_safe(answer, algorithm):
     """stays finite and still when the gradient is exactly zero, on the first step and later"""
     param, zero = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
@@ -409,6 +420,7 @@ def random_curves(min_size=3, max_size=60):
         st.lists(st.sampled_from([0.5, 1.0, 1.5, 2.0]) | st.floats(0.01, 10.0), min_size=n, max_size=n)))
 
 
+@requirement("contract")
 def test_returns_a_float(rule):
     """returns a float"""
     lrs, losses = cosine_valley()
@@ -416,6 +428,7 @@ def test_returns_a_float(rule):
     assert isinstance(value, float), f"return a float, not a {type(value).__name__} (use float(...))"
 
 
+@requirement("contract")
 def test_leaves_the_curve_alone(rule):
     """does not change the lists it is given, and takes numpy arrays as well"""
     lrs, losses = cosine_valley()
@@ -425,6 +438,7 @@ def test_leaves_the_curve_alone(rule):
     assert rule(np.array(lrs), np.array(losses)) == pytest.approx(from_lists), "numpy arrays should work like lists"
 
 
+@requirement("validation")
 def test_refuses_lists_of_different_lengths(rule):
     """raises ValueError when the rates and the losses differ in length"""
     lrs, losses = cosine_valley()
@@ -432,6 +446,7 @@ def test_refuses_lists_of_different_lengths(rule):
         rule(lrs, losses[:-1])
 
 
+@requirement("validation")
 def test_refuses_a_curve_of_two_points(rule):
     """raises ValueError for a curve of fewer than 3 points"""
     with pytest.raises(ValueError):

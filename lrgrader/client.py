@@ -29,7 +29,7 @@ from pathlib import Path
 import cloudpickle
 
 from lrgrader.limits import LIMITS
-from lrgrader.records import KernelAttempt, RecordError, Request, Verdict
+from lrgrader.records import KernelAttempt, RecordError, Request, Verdict, met
 
 SOCKET_VARIABLE = "LRGRADER_SOCKET"
 
@@ -57,7 +57,8 @@ def grade(answer, item: str) -> float:
 
 
 def feedback(verdict: Verdict, problem: str | None = None) -> str:
-    """What a student reads about one graded item: the points, every check that failed and why."""
+    """What a student reads about one graded item: the points, each requirement met or not with its share, and
+    every check under its requirement, with why it failed."""
     name = verdict.item.partition("/")[2]
     problem = problem or verdict.problem
     if problem:
@@ -70,16 +71,21 @@ def feedback(verdict: Verdict, problem: str | None = None) -> str:
         lines.append(f"{name}: 0 of {verdict.points:g} points: while it was checked, your answer "
                      f"{' and '.join(reasons)}.")
     else:
-        lines.append(f"{name}: {verdict.passed} of {len(verdict.checks)} checks passed, "
-                     f"{verdict.score:g} of {verdict.points:g} points")
+        lines.append(f"{name}: {verdict.score:g} of {verdict.points:g} points "
+                     f"({verdict.passed} of {len(verdict.checks)} checks passed)")
     reasons = {check.message for check in verdict.checks if not check.passed}
     if verdict.passed == 0 and len(reasons) == 1:
         lines.append(f"  every check failed the same way: {reasons.pop()}")
         return "\n".join(lines)
-    for check in verdict.checks:
-        lines.append(f"  {'PASS' if check.passed else 'FAIL'}  {check.name}")
-        if not check.passed:
-            lines.append(f"        {check.message}")
+    for requirement in verdict.requirements:
+        state = ("met" if met(requirement, verdict.checks)
+                 else f"not met, {requirement.share * verdict.points / 100:g} points lost")
+        lines.append(f"  {requirement.title} ({requirement.share}% of the points): {state}")
+        for check in verdict.checks:
+            if check.requirement == requirement.key:
+                lines.append(f"    {'PASS' if check.passed else 'FAIL'}  {check.name}")
+                if not check.passed:
+                    lines.append(f"          {check.message}")
     return "\n".join(lines)
 
 

@@ -5,6 +5,7 @@ Instructors use the same nbgrader commands from a shell (see the README); the wr
 finds its helper scripts and reports a failure with the line of nbgrader's log that says why.
 """
 
+import ast
 import os
 import select
 import shutil
@@ -12,9 +13,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
+
+from lrgrader import suites
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -115,17 +119,17 @@ def course_with(assignment: str, folder: Path) -> Path:
     return folder
 
 
+def notebook_cells(assignment: str) -> list:
+    """Every cell of the source notebooks of ``assignment``, in order."""
+    return [cell for path in sorted((ROOT / "solutions" / assignment).glob("*.ipynb"))
+            for cell in nbformat.read(path, as_version=4).cells]
+
+
 def solution_answers(assignment: str) -> dict[str, str]:
     """The instructor's answer to every answer cell of ``assignment``, without nbgrader's solution markers."""
-    answers = {}
-    for path in sorted((ROOT / "solutions" / assignment).glob("*.ipynb")):
-        for cell in nbformat.read(path, as_version=4).cells:
-            meta = cell.metadata.get("nbgrader", {})
-            if meta.get("solution"):
-                answers[meta["grade_id"]] = "\n".join(
-                    line for line in cell.source.splitlines()
-                    if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
-    return answers
+    return {cell.metadata["nbgrader"]["grade_id"]: "\n".join(
+                line for line in cell.source.splitlines() if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
+            for cell in notebook_cells(assignment) if cell.metadata.get("nbgrader", {}).get("solution")}
 
 
 def submit(course: Path, assignment: str, student: str, answers: dict[str, str]):
@@ -139,3 +143,50 @@ def submit(course: Path, assignment: str, student: str, answers: dict[str, str])
         target = course / "submitted" / student / assignment / release.name
         target.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(notebook, target)
+
+
+# ---------------------------------------------------------------- what each item's points are for
+
+POINTS_LINE = "**Points"  # how the line that states an item's requirements begins, in its part's text
+
+
+def requirements(item: str) -> dict[str, tuple[str, int]]:
+    """The ``REQUIREMENTS`` its hidden suite declares for ``item``, read as a literal (nothing is imported)."""
+    tree = ast.parse(suites.suite(item, ROOT).read_text())
+    for statement in tree.body:
+        targets = [getattr(target, "id", None) for target in getattr(statement, "targets", ())]
+        if isinstance(statement, ast.Assign) and targets == ["REQUIREMENTS"]:
+            return ast.literal_eval(statement.value)
+    raise LookupError(f"the suite of {item} declares no REQUIREMENTS")
+
+
+def points_line(item: str) -> str:
+    """The sentence that tells a student what ``item``'s points are for: each requirement and its share."""
+    shares = "; ".join(f"{share}% {title}" for title, share in requirements(item).values())
+    return f"{POINTS_LINE} ({suites.points(item, ROOT):g}):** {shares}."
+
+
+def _parts(cells) -> Iterator[tuple[str, "nbformat.NotebookNode"]]:
+    """(grade id, the markdown cell above it) for each answer cell among ``cells``: the text of its part."""
+    last = None
+    for cell in cells:
+        if cell.cell_type == "markdown":
+            last = cell
+        elif cell.metadata.get("nbgrader", {}).get("solution"):
+            yield cell.metadata["nbgrader"]["grade_id"], last
+
+
+def part_texts(assignment: str) -> dict[str, str]:
+    """The text of the part that introduces each answer cell of ``assignment``."""
+    return {name: cell.source for name, cell in _parts(notebook_cells(assignment))}
+
+
+def write_points_lines(assignment: str):
+    """Write (or rewrite) the points line of every item at the end of its part's text, in solutions/; then run
+    ``nbgrader generate_assignment ASSIGNMENT --force`` for the students' copy."""
+    for path in sorted((ROOT / "solutions" / assignment).glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for name, text in _parts(notebook.cells):
+            kept = [block for block in text.source.rstrip().split("\n\n") if not block.startswith(POINTS_LINE)]
+            text.source = "\n\n".join([*kept, points_line(f"{assignment}/{name}")])
+        nbformat.write(notebook, path)

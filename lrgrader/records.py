@@ -15,19 +15,36 @@ class RecordError(ValueError):
     """A record that does not have the fields and types it should."""
 
 
-def earned(points: float, passed: int, checks: int) -> float:
-    """The points a graded item earns for passing ``passed`` of its ``checks`` checks."""
-    return round(points * passed / checks, 2) if checks else 0.0
+@dataclass(frozen=True)
+class Requirement:
+    """One thing a graded item asks for (its behaviour, its contract, its handling of bad input), with the share
+    of the item's points it carries, in percent: the share is earned only when every check of the requirement
+    passes. A suite declares its requirements as ``REQUIREMENTS = {key: (title, share)}``, shares summing to 100."""
+    key: str
+    title: str
+    share: int
 
 
 @dataclass(frozen=True)
 class Check:
-    """One hidden check: its name in the feedback, whether it passed, why not, and the CPU seconds it took (the
-    checks' and the answer's together)."""
+    """One hidden check: its name in the feedback, whether it passed, why not, the CPU seconds it took (the
+    checks' and the answer's together), and the key of the requirement it checks."""
     name: str
     passed: bool
     message: str = ""
     cpu_seconds: float = 0.0
+    requirement: str = ""
+
+
+def met(requirement: Requirement, checks: tuple[Check, ...]) -> bool:
+    return all(check.passed for check in checks if check.requirement == requirement.key)
+
+
+def earned(points: float, requirements: tuple[Requirement, ...], checks: tuple[Check, ...]) -> float:
+    """The points a graded item earns: the shares of the requirements whose every check passed."""
+    if not checks:
+        return 0.0
+    return round(points * sum(r.share for r in requirements if met(r, checks)) / 100, 2)
 
 
 @dataclass(frozen=True)
@@ -47,6 +64,7 @@ class Verdict:
     broken_rules: tuple[str, ...] = ()
     attempts: tuple[str, ...] = ()
     crashes: int = 0
+    requirements: tuple[Requirement, ...] = ()
 
     @property
     def passed(self) -> int:
@@ -56,7 +74,7 @@ class Verdict:
     def score(self) -> float:
         if self.problem or self.broken_rules or self.attempts:
             return 0.0
-        return earned(self.points, self.passed, len(self.checks))
+        return earned(self.points, self.requirements, self.checks)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -68,6 +86,7 @@ class Verdict:
         if not isinstance(checks, list):
             raise RecordError("a verdict's checks must be a list")
         data["checks"] = tuple(_build(Check, check) for check in checks)
+        data["requirements"] = _requirements(data.get("requirements"))
         for name in ("broken_rules", "attempts"):
             data[name] = _strings(data.get(name), name)
         if isinstance(data.get("points"), int) and not isinstance(data.get("points"), bool):
@@ -85,6 +104,7 @@ class SuiteRun:
     broken_rules: tuple[str, ...] = ()
     attempts: tuple[str, ...] = ()
     crashes: int = 0
+    requirements: tuple[Requirement, ...] = ()
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -93,6 +113,7 @@ class SuiteRun:
     def from_json(cls, text: str) -> "SuiteRun":
         data = _object(text)
         data["checks"] = tuple(_build(Check, check) for check in _typed(data.get("checks"), list, "checks"))
+        data["requirements"] = _requirements(data.get("requirements"))
         for name in ("broken_rules", "attempts"):
             data[name] = _strings(data.get(name), name)
         return _build(cls, data)
@@ -156,6 +177,10 @@ def _object(text: str) -> dict:
     if not isinstance(data, dict):
         raise RecordError("a record must be a JSON object")
     return data
+
+
+def _requirements(value) -> tuple[Requirement, ...]:
+    return tuple(_build(Requirement, entry) for entry in _typed(value, list, "requirements"))
 
 
 def _strings(value, name: str) -> tuple[str, ...]:

@@ -332,7 +332,7 @@ def _scores_from_ledger(db_url: str, assignment: str, student: str, verdicts: di
                 verdict = verdicts.get(f"{assignment}/{grade.name.removesuffix('_graded')}")
                 measured = 0.0
                 if verdict is not None and not (verdict.problem or verdict.broken_rules or verdict.attempts):
-                    measured = earned(grade.max_score, verdict.passed, len(verdict.checks))
+                    measured = earned(grade.max_score, verdict.requirements, verdict.checks)
                 if verdict is not None:
                     flags += _verdict_flags(f"{notebook.name}: cell {grade.name}", verdict)
                 reported = grade.auto_score

@@ -36,12 +36,14 @@ from lrgrader.records import KernelAttempt, RecordError, Request, SuiteRun, Verd
 REPORT_BYTES = 16 * 2**20  # the largest report a checks' process may send
 
 
-def run_item(item: str, payload: bytes, close: tuple[int, ...] = ()) -> Verdict:
+def run_item(item: str, payload: bytes, close: tuple[int, ...] = (), first_failure: bool = False) -> Verdict:
     """Run the hidden suite of ``item`` on the pickled answer ``payload``; the verdict.
 
     The checks' process is forked from this one, with its own process group, which is killed once it has
     reported (or run past the suite's time limit), and with it everything the answer started. ``close`` are
-    descriptors the checks' process must not keep (this server's sockets).
+    descriptors the checks' process must not keep (this server's sockets). With ``first_failure`` (for
+    mutation testing, never for a grade) the suite stops at its first failed check, and the verdict holds
+    the checks run until then: it says whether the answer is wrong, not what it scores.
     """
     path = suites.suite(item)
     points = _read_apart(suites.points, item)
@@ -58,7 +60,7 @@ def run_item(item: str, payload: bytes, close: tuple[int, ...] = ()) -> Verdict:
                 os.close(fd)
             from lrgrader import checks
 
-            status = checks.run(path, item, payload, write_end)
+            status = checks.run(path, item, payload, write_end, first_failure)
         finally:
             os._exit(status)
     os.close(write_end)
@@ -69,7 +71,7 @@ def run_item(item: str, payload: bytes, close: tuple[int, ...] = ()) -> Verdict:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-    return _verdict(item, points, report, in_time)
+    return _verdict(item, points, report, in_time, first_failure)
 
 
 def _read_apart(function, *args):
@@ -118,7 +120,7 @@ def _read_report(fd: int, deadline: float) -> tuple[bytes, bool]:
             return b"", True
 
 
-def _verdict(item: str, points: float, report: bytes, in_time: bool) -> Verdict:
+def _verdict(item: str, points: float, report: bytes, in_time: bool, first_failure: bool = False) -> Verdict:
     if not in_time:
         return Verdict(item, points, problem=f"the checks did not finish within {LIMITS.suite_wall_seconds:g} s. "
                                              "Look for a loop that never ends, or code that waits for something.")
@@ -130,10 +132,11 @@ def _verdict(item: str, points: float, report: bytes, in_time: bool) -> Verdict:
     if run.collected == 0:
         return Verdict(item, points, problem="the grader found no checks to run. Please tell your instructor.")
     problem = run.problem
-    if problem is None and len(run.checks) != run.collected:
+    stopped = first_failure and not all(check.passed for check in run.checks)
+    if problem is None and len(run.checks) != run.collected and not stopped:
         problem = (f"the checks collected {run.collected} checks but reported {len(run.checks)}. Please tell your "
                    "instructor.")
-    return Verdict(item, points, run.checks, problem, run.broken_rules, run.attempts, run.crashes)
+    return Verdict(item, points, run.checks, problem, run.broken_rules, run.attempts, run.crashes, run.requirements)
 
 
 def serve(socket_path: str, assignment: str | None = None, ledger: Path | None = None, preload: bool = True):
@@ -142,7 +145,7 @@ def serve(socket_path: str, assignment: str | None = None, ledger: Path | None =
     listener.bind(socket_path)  # before the heavy imports: a kernel that comes early waits in the backlog
     listener.listen()
     if preload:
-        _preload(assignment)
+        import_for(assignment)
     while True:
         connection, _ = listener.accept()
         with connection:
@@ -207,7 +210,7 @@ def _serve_template(control_path: str, assignment: str):
 
     ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    _preload(assignment)
+    import_for(assignment)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # its graders are reaped as they end
     listener.bind(control_path)
     listener.listen()
@@ -249,7 +252,7 @@ def _read_request(connection: socket.socket) -> tuple[Request | KernelAttempt, b
     return request, bytes(payload)
 
 
-def _preload(assignment: str | None):
+def import_for(assignment: str | None):
     """Import once, for every checks' and answer's process forked from here, what the suites will need."""
     import hypothesis  # noqa: F401
     import numpy  # noqa: F401
@@ -267,6 +270,14 @@ def _uses_torch(assignment: str | None) -> bool:
     return any(re.search(r"^\s*(import|from) torch", text, re.MULTILINE) for text in texts)
 
 
+def one_thread_each():
+    """Settings for a process that forks graders, before it imports NumPy or torch: one thread each (BLAS pools
+    reserve memory per thread, a class is graded in parallel, and a process that has started no threads can fork
+    safely), and pytest loads no plugin it is not told to."""
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        os.environ[name] = "1"
+
+
 def main(argv: list[str]):
     parser = argparse.ArgumentParser(prog="python -I -m lrgrader.server", description=__doc__.split("\n\n")[0])
     where = parser.add_mutually_exclusive_group(required=True)
@@ -276,10 +287,7 @@ def main(argv: list[str]):
     parser.add_argument("--assignment", help="grade this assignment's items only")
     parser.add_argument("--ledger", type=Path, help="append every verdict to this file (JSON lines)")
     args = parser.parse_args(argv)
-    # One thread each: BLAS pools reserve memory per thread, a class is graded in parallel, and a process that
-    # has started no threads can fork safely. Pytest loads no plugin it is not told to.
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
-        os.environ[name] = "1"
+    one_thread_each()
     if args.template:
         _serve_template(args.template, args.assignment)
     else:

@@ -20,18 +20,26 @@ from lrgrader.client import GradingError, grade
 SUITE = '''
 import numpy as np
 
+from lrgrader.checks import genuine, requirement
+
+REQUIREMENTS = {"numbers": ("adds numbers, negative ones too", 50), "arrays": ("adds arrays", 25), "quick": ("is quick", 25)}
+
+@requirement("numbers")
 def test_adds(answer):
     """adds two numbers"""
-    assert answer(2, 3) == 5, "2 + 3 should be 5"
+    assert genuine(answer(2, 3), int) == 5, "2 + 3 should be 5"
 
+@requirement("arrays")
 def test_adds_arrays(answer):
     """adds two arrays"""
-    assert np.allclose(answer(np.ones(2), np.ones(2)), 2.0), "[1, 1] + [1, 1] should be [2, 2]"
+    assert np.allclose(genuine(answer(np.ones(2), np.ones(2)), np.ndarray), 2.0), "[1, 1] + [1, 1] should be [2, 2]"
 
+@requirement("numbers")
 def test_adds_negatives(answer):
     """adds negative numbers"""
-    assert answer(-2, -3) == -5, "-2 + -3 should be -5"
+    assert genuine(answer(-2, -3), int) == -5, "-2 + -3 should be -5"
 
+@requirement("quick")
 def test_is_quick(answer):
     """adds quickly"""
     answer(0, 0)
@@ -86,16 +94,54 @@ def add_slowly_at_zero(a, b):
 def test_full_marks_for_a_right_answer(course, capsys):
     assert grade(add, "demo/add") == 4.0
     out, err = capsys.readouterr()
-    assert "4 of 4 checks passed, 4 of 4 points" in out
+    assert "add: 4 of 4 points (4 of 4 checks passed)" in out
     assert err == ""
 
 
-def test_partial_credit_names_the_failed_check(course, capsys):
-    assert grade(add_wrong_for_negatives, "demo/add") == 3.0
+def test_a_requirement_is_lost_whole_and_the_feedback_names_it_and_the_failed_check(course, capsys):
+    assert grade(add_wrong_for_negatives, "demo/add") == 2.0  # 3 of 4 checks pass, but "numbers" is lost
     out, err = capsys.readouterr()
+    assert "adds numbers, negative ones too (50% of the points): not met, 2 points lost" in out
+    assert "adds arrays (25% of the points): met" in out
     assert "FAIL  adds negative numbers" in out and "-2 + -3 should be -5" in out
     assert "PASS  adds two numbers" in out
     assert err == ""
+
+
+def test_an_object_that_claims_to_equal_anything_earns_nothing(course, capsys):
+    class Anything(float):
+        def __eq__(self, other):
+            return True
+
+        def __getitem__(self, index):
+            return self
+
+        def __iter__(self):
+            return iter([self, self])
+
+    class Agreeable:
+        __eq__ = Anything.__eq__
+        __array__ = None
+
+    # Only "is quick", whose check compares nothing, is met.
+    assert grade(lambda a, b: Anything(0.0), "demo/add") == 1.0
+    assert grade(lambda a, b: Agreeable(), "demo/add") == 1.0
+    assert "should be an int, not an object of your own" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("requirements, why", [
+    ("", "it declares no REQUIREMENTS"),
+    ('{"numbers": ("adds", 50), "arrays": ("arrays", 25), "quick": ("quick", 20)}', "do not sum to 100"),
+    ('{"numbers": ("adds", 50), "arrays": ("arrays", 20), "quick": ("quick", 25), "more": ("more", 5)}',
+     "no check of more"),
+])
+def test_a_suite_with_badly_declared_requirements_gives_no_points(course, capsys, requirements, why):
+    suite = course / "hidden" / "demo" / "test_add.py"
+    declared = next(line for line in SUITE.splitlines() if line.startswith("REQUIREMENTS = "))
+    suite.write_text(SUITE.replace(declared, f"REQUIREMENTS = {requirements}" if requirements else ""))
+    assert grade(add, "demo/add") == 0.0
+    out = capsys.readouterr().out
+    assert "the hidden suite is malformed" in out and why in out
 
 
 def test_an_endless_loop_costs_only_the_checks_it_hangs(course, quick_limits, capsys):
@@ -267,6 +313,11 @@ def test_a_seed_in_the_checks_reaches_the_answer(course, monkeypatch):
     (course / "hidden" / "demo" / "test_seeded.py").write_text('''
 import numpy as np
 
+from lrgrader.checks import requirement
+
+REQUIREMENTS = {"draws": ("draws from the seeded generator", 100)}
+
+@requirement("draws")
 def test_draws(answer):
     """draws from the global generator the checks seeded"""
     np.random.seed(3)

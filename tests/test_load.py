@@ -3,7 +3,8 @@ workers) while the CPU is oversubscribed, get exactly the grades of tests/submis
 which tests/test_exercises.py checks on a run with nothing else busy.
 
 The busy processes are :data:`BUSY_PER_CORE` spinning interpreters per core, beside the workers, as when an
-instructor grades on a shared machine. Half the assignments are graded into a SQLite gradebook and half into a
+instructor grades on a shared machine; they start once every course folder is ready, so that they load the
+grading and not the setting up. Half the assignments are graded into a SQLite gradebook and half into a
 PostgreSQL one (where LRCOURSE_TEST_POSTGRES_URL names a server; .ci/run starts one), so that both gradebooks
 are tried under load within CI's time; ``benchmarks/grading_under_load.py`` grades every assignment into both,
 idle and loaded, and prints the times.
@@ -57,32 +58,40 @@ def postgres_database(server_url: str):
         server.dispose()
 
 
-def grade_samples(assignment: str, folder: Path, url: str | None = None) -> tuple[dict, dict, float]:
-    """Grade every sample of ``assignment`` with the class command (two workers) into the gradebook at ``url``
-    (the course's SQLite one if None): (the grades, the samples' expected grades, seconds taken).
-
-    The logs of the class command stay in ``folder``/logs/``assignment``/, for :func:`assert_same` to show."""
+def prepare(assignment: str, folder: Path, url: str | None = None) -> Path:
+    """A course folder in ``folder`` with ``assignment`` released and every sample submitted, its gradebook at
+    ``url`` (the course's SQLite one if None) ready for grading."""
     course = course_with(assignment, folder)
-    expected = expected_scores(assignment)
-    for student in expected:
+    for student in expected_scores(assignment):
         submit(course, assignment, student, answers_of(assignment, student))
-    if url is None:
-        url = gradebook_url(course)
-    else:  # PostgreSQL links each assignment to a course: nbgrader needs a course id to release it there
+    if url is not None:  # PostgreSQL links each assignment to a course: nbgrader needs a course id to release it there
         nbgrader(course, "generate_assignment", assignment, "--force", f"--CourseDirectory.db_url={url}",
                  "--CourseDirectory.course_id=lrcourse")
+    return course
+
+
+def grade_prepared(course: Path, assignment: str, url: str | None = None) -> tuple[dict, float]:
+    """Grade every sample of a :func:`prepare`\ d course with the class command (two workers): (the grades,
+    seconds taken). The class command's logs stay in ``course``/logs/``assignment``/."""
+    url = url or gradebook_url(course)
+    students = list(expected_scores(assignment))
     started = time.perf_counter()
-    grade_class(course, assignment, list(expected), url, workers=2, progress=False)
+    grade_class(course, assignment, students, url, workers=2, progress=False)
     seconds = time.perf_counter() - started
-    grades = {student: scores(url, assignment, student) for student in expected}
-    return grades, expected, seconds
+    return {student: scores(url, assignment, student) for student in students}, seconds
 
 
-def assert_same(grades: dict, expected: dict, assignment: str, folder: Path):
+def grade_samples(assignment: str, folder: Path, url: str | None = None) -> tuple[dict, dict, float]:
+    """:func:`prepare` and :func:`grade_prepared`: (the grades, the samples' expected grades, seconds taken)."""
+    grades, seconds = grade_prepared(prepare(assignment, folder, url), assignment, url)
+    return grades, expected_scores(assignment), seconds
+
+
+def assert_same(grades: dict, expected: dict, assignment: str, course: Path):
     """Every sample got its expected grade; if not, the message holds the class command's log of that sample."""
     assert grades.keys() == expected.keys(), assignment
     for student in expected:
-        log = folder / "logs" / assignment / f"{student}.log"
+        log = course / "logs" / assignment / f"{student}.log"
         assert grades[student] == pytest.approx(expected[student], abs=1e-9), \
             (assignment, student, log.read_text() if log.is_file() else "no log")
 
@@ -93,18 +102,22 @@ SQLITE_HALF, POSTGRES_HALF = ASSIGNMENTS[::2], ASSIGNMENTS[1::2]
 
 @pytest.mark.slow
 def test_every_sample_gets_its_idle_grade_on_an_oversubscribed_machine_with_sqlite(tmp_path):
+    courses = {assignment: prepare(assignment, tmp_path / assignment) for assignment in SQLITE_HALF}
     with busy_cpus():
-        for assignment in SQLITE_HALF:
-            grades, expected, _ = grade_samples(assignment, tmp_path / assignment)
-            assert_same(grades, expected, assignment, tmp_path / assignment)
+        grades = {assignment: grade_prepared(course, assignment)[0] for assignment, course in courses.items()}
+    for assignment, course in courses.items():
+        assert_same(grades[assignment], expected_scores(assignment), assignment, course)
 
 
 @pytest.mark.slow
 def test_every_sample_gets_its_idle_grade_on_an_oversubscribed_machine_with_postgresql(tmp_path):
     if not POSTGRES:
         pytest.skip("LRCOURSE_TEST_POSTGRES_URL names no PostgreSQL server (.ci/run starts one)")
-    with busy_cpus():
-        for assignment in POSTGRES_HALF:
-            with postgres_database(POSTGRES) as url:
-                grades, expected, _ = grade_samples(assignment, tmp_path / assignment, url)
-            assert_same(grades, expected, assignment, tmp_path / assignment)
+    with contextlib.ExitStack() as databases:
+        urls = {assignment: databases.enter_context(postgres_database(POSTGRES)) for assignment in POSTGRES_HALF}
+        courses = {assignment: prepare(assignment, tmp_path / assignment, url) for assignment, url in urls.items()}
+        with busy_cpus():
+            grades = {assignment: grade_prepared(course, assignment, urls[assignment])[0]
+                      for assignment, course in courses.items()}
+    for assignment, course in courses.items():
+        assert_same(grades[assignment], expected_scores(assignment), assignment, course)
