@@ -22,7 +22,7 @@ from torch.optim.lr_scheduler import ConstantLR, CosineAnnealingLR, LambdaLR, Li
 from torch.optim.rmsprop import rmsprop
 from torch.optim.sgd import sgd
 
-from lrgrader.checks import requirement
+from lrgrader.checks import genuine, requirement
 
 
 # ---- momentum steps (ex03)
@@ -64,7 +64,8 @@ def momentum_answer_run(answer, x0, steps, **settings):
     param, velocity, hessian = x0.clone(), None, A.to(x0.dtype)
     iterates = []
     for _ in range(steps):
-        param, velocity = answer(param, hessian @ param, velocity, **settings)
+        param, velocity = genuine(answer(param, hessian @ param, velocity, **settings), (torch.Tensor, torch.Tensor),
+                                  "the step's (new_param, new_velocity)")
         iterates.append(param)
     return torch.stack(iterates)
 
@@ -74,7 +75,9 @@ def test_momentum_step_returns_tensors_of_its_own(answer):
     """returns tensors that share no memory with its inputs"""
     param, grad = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.25])
     new_param, velocity = answer(param, grad, None, lr=0.1, momentum=0.9)
-    returned_param, returned_velocity = new_param.clone(), velocity.clone()
+    # genuine() copies: the copies are what the returned tensors must still equal once the inputs change
+    returned_param, returned_velocity = genuine((new_param, velocity), (torch.Tensor, torch.Tensor),
+                                                "(new_param, new_velocity)")
     grad.zero_()
     assert torch.equal(velocity, returned_velocity), \
         "zeroing the gradient afterwards also changed the velocity: on the first step return a copy (clone) of it"
@@ -87,9 +90,9 @@ def test_momentum_step_returns_tensors_of_its_own(answer):
 def test_momentum_step_keeps_shape_and_dtype(answer):
     """returns tensors with the shape and dtype of a 2-D parameter"""
     param = torch.linspace(-1, 1, 12, dtype=torch.float64).reshape(4, 3)
-    new_param, velocity = answer(param, 0.5 * param, None, lr=0.1, momentum=0.9)
+    result = answer(param, 0.5 * param, None, lr=0.1, momentum=0.9)
+    new_param, velocity = genuine(result, (torch.Tensor, torch.Tensor), "(new_param, new_velocity)")
     for name, value in (("the new parameters", new_param), ("the new velocity", velocity)):
-        assert isinstance(value, torch.Tensor), f"{name} should be a tensor, not a {type(value).__name__}"
         assert value.shape == (4, 3), f"for a (4, 3) parameter {name} have shape {tuple(value.shape)}"
         assert value.dtype == torch.float64, f"for float64 parameters {name} have dtype {value.dtype}"
 
@@ -172,11 +175,47 @@ def adaptive_torch_run(algorithm, x0, steps, **settings):
     return torch.stack(iterates)
 
 
+def adaptive_result(result):
+    """The answer's ``(new_param, new_state)``: the parameters as a genuine tensor, the state as the dictionary
+    it is (whose entries a check compares only through :func:`state_tensor` and :func:`step_count`)."""
+    if type(result) not in (tuple, list) or len(result) != 2:
+        raise AssertionError("return a tuple (new_param, new_state)")
+    new_param, new_state = result
+    if type(new_state) is not dict:
+        raise AssertionError(f"the new state should be a dictionary, not a {type(new_state).__name__}")
+    return genuine(new_param, torch.Tensor, "new_param"), new_state
+
+
+def state_tensor(state, key):
+    """``state[key]`` as a genuine tensor."""
+    assert key in state, f'the state has no entry "{key}" (PyTorch\'s name for it)'
+    return genuine(state[key], torch.Tensor, f'state["{key}"]')
+
+
+def step_count(state):
+    """``state["step"]`` as a genuine number (a one-element tensor is taken too)."""
+    assert "step" in state, 'the state has no entry "step"'
+    value = state["step"]
+    if type(value) in (torch.Tensor, torch.nn.Parameter):
+        value = genuine(value, torch.Tensor, 'state["step"]')
+        assert value.numel() == 1, 'state["step"] should be one number'
+        return float(value.reshape(()))
+    return genuine(value, float, 'state["step"]')
+
+
+def adaptive_step(answer, param, grad, state, **settings):
+    """One step of the answer, given copies of its inputs (the values a check compares then do not depend on
+    whether the answer leaves its inputs alone, which other checks see to), as :func:`adaptive_result`."""
+    if state is not None:
+        state = {key: value.clone() if isinstance(value, torch.Tensor) else value for key, value in state.items()}
+    return adaptive_result(answer(param.clone(), grad.clone(), state, **settings))
+
+
 def adaptive_answer_run(answer, x0, steps, **settings):
     """The iterates of the answer's step function on the noisy quadratic, starting after x0."""
     param, state, iterates = x0.clone(), None, []
     for step in range(steps):
-        param, state = answer(param, gradient(param, step), state, **settings)
+        param, state = adaptive_result(answer(param, gradient(param, step), state, **settings))
         iterates.append(param)
     return torch.stack(iterates)
 
@@ -200,15 +239,13 @@ def assert_runs_like_torch(answer, algorithm, settings, dtype=torch.float64, ste
 def test_starts_its_state_from_none(answer, algorithm):
     """starts from state None and returns a state dictionary with the step count and its running tensors"""
     param = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64)
-    _, state = answer(param, 0.5 * param, None)
-    assert isinstance(state, dict), f"the new state should be a dictionary, not a {type(state).__name__}"
-    assert state.get("step") == 1, f'after the first step state["step"] should be 1, got {state.get("step")!r}'
+    _, state = adaptive_result(answer(param, 0.5 * param, None))
+    assert step_count(state) == 1, f'after the first step state["step"] should be 1, got {step_count(state)!r}'
     for key in algorithm.state_keys:
-        assert key in state, f'the state has no entry "{key}" (PyTorch\'s name for it)'
-        assert isinstance(state[key], torch.Tensor) and state[key].shape == param.shape, \
+        assert state_tensor(state, key).shape == param.shape, \
             f'state["{key}"] should be a tensor shaped like the parameters'
-    _, state = answer(param, 0.5 * param, state)
-    assert state.get("step") == 2, f'after the second step state["step"] should be 2, got {state.get("step")!r}'
+    _, state = adaptive_result(answer(param, 0.5 * param, state))
+    assert step_count(state) == 2, f'after the second step state["step"] should be 2, got {step_count(state)!r}'
 
 
 @requirement("behaviour")
@@ -225,15 +262,20 @@ def test_uses_torchs_defaults(answer, algorithm):
 def test_leaves_its_inputs_alone(answer):
     """changes neither the parameters, nor the gradient, nor the state it is given"""
     param, grad = torch.tensor([1.0, -2.0, 0.5]), torch.tensor([0.3, -0.1, 2.0])
-    _, state = answer(param, grad, None, lr=0.1, weight_decay=0.1)
-    saved = {key: value.clone() if isinstance(value, torch.Tensor) else value for key, value in state.items()}
+    _, state = adaptive_result(answer(param, grad, None, lr=0.1, weight_decay=0.1))
+    # the entries a check can compare without running anything of the answer's: tensors and numbers
+    saved = {key: genuine(value, torch.Tensor) if type(value) in (torch.Tensor, torch.nn.Parameter) else value
+             for key, value in state.items() if type(value) in (torch.Tensor, torch.nn.Parameter, int, float)}
     answer(param, grad, state, lr=0.1, weight_decay=0.1)
     assert torch.equal(param, torch.tensor([1.0, -2.0, 0.5])), "the parameters given were changed: return new ones"
     assert torch.equal(grad, torch.tensor([0.3, -0.1, 2.0])), \
         "the gradient given was changed (weight decay added in place?): compute with new tensors"
     for key, value in saved.items():
-        now = state[key]
-        same = torch.equal(now, value) if isinstance(value, torch.Tensor) else now == value
+        now = state.get(key)
+        if isinstance(value, torch.Tensor):
+            same = type(now) in (torch.Tensor, torch.nn.Parameter) and torch.equal(genuine(now, torch.Tensor), value)
+        else:
+            same = type(now) in (int, float) and now == value
         assert same, f'the state given was changed (state["{key}"]): build a new state dictionary with new tensors'
 
 
@@ -242,7 +284,9 @@ def test_adaptive_step_returns_tensors_of_its_own(answer):
     """returns parameters and state tensors that share no memory with its inputs"""
     param, grad = torch.tensor([1.0, -2.0]), torch.tensor([0.5, 0.25])
     new_param, state = answer(param, grad, None, lr=0.1)
-    kept = new_param.clone(), {key: value.clone() for key, value in state.items() if isinstance(value, torch.Tensor)}
+    # genuine() copies: the copies are what the returned tensors must still equal once the inputs change
+    kept = adaptive_result((new_param, state))[0], {key: genuine(value, torch.Tensor, f'state["{key}"]')
+                                                    for key, value in state.items() if isinstance(value, torch.Tensor)}
     param.fill_(7.0)
     grad.fill_(-3.0)
     assert torch.equal(new_param, kept[0]), "changing param afterwards also changed the new parameters"
@@ -255,13 +299,13 @@ def test_adaptive_step_returns_tensors_of_its_own(answer):
 def test_adaptive_step_keeps_shape_and_dtype(answer):
     """returns parameters and state with the shape and dtype of a 2-D float32 parameter"""
     param = torch.linspace(-1, 1, 12).reshape(4, 3)
-    new_param, state = answer(param, 0.5 * param, None, lr=0.1)
-    new_param, state = answer(new_param, 0.5 * new_param, state, lr=0.1)
-    assert isinstance(new_param, torch.Tensor), f"the new parameters should be a tensor, not {type(new_param).__name__}"
+    new_param, state = adaptive_result(answer(param, 0.5 * param, None, lr=0.1))
+    new_param, state = adaptive_result(answer(new_param, 0.5 * new_param, state, lr=0.1))
     assert new_param.shape == (4, 3), f"for a (4, 3) parameter the new parameters have shape {tuple(new_param.shape)}"
     assert new_param.dtype == torch.float32, f"for float32 parameters the new ones have dtype {new_param.dtype}"
     for key, value in state.items():
         if isinstance(value, torch.Tensor):
+            value = genuine(value, torch.Tensor, f'state["{key}"]')
             assert value.shape == (4, 3) and value.dtype == torch.float32, \
                 f'state["{key}"] should have the shape and dtype of the parameters'
 
@@ -271,13 +315,13 @@ def test_zero_gradients_are_safe(answer, algorithm):
     """stays finite and still when the gradient is exactly zero, on the first step and later"""
     param, zero = torch.tensor([1.0, -2.0, 0.5], dtype=torch.float64), torch.zeros(3, dtype=torch.float64)
     no_decay = {"weight_decay": 0.0}
-    new_param, state = answer(param, zero, None, lr=0.1, **no_decay)
+    new_param, state = adaptive_result(answer(param, zero, None, lr=0.1, **no_decay))
     assert torch.isfinite(new_param).all(), "a zero gradient on the first step gave inf or nan (0 / 0?): add eps"
     assert torch.equal(new_param, param), "with a zero gradient and no weight decay the parameters should not move"
     expected, reference_state = param.clone(), {}
     algorithm.reference_step(expected, zero, reference_state, lr=0.1, **no_decay)
     for grad in (torch.tensor([1.0, 0.0, -1.0], dtype=torch.float64), zero, zero):
-        new_param, state = answer(new_param, grad, state, lr=0.1, **no_decay)
+        new_param, state = adaptive_result(answer(new_param, grad, state, lr=0.1, **no_decay))
         algorithm.reference_step(expected, grad, reference_state, lr=0.1, **no_decay)
     assert torch.isfinite(new_param).all(), "after zero gradients the parameters became inf or nan"
     assert torch.allclose(new_param, expected, rtol=1e-9, atol=1e-12), \
@@ -424,18 +468,24 @@ def random_curves(min_size=3, max_size=60):
 def test_returns_a_float(rule):
     """returns a float"""
     lrs, losses = cosine_valley()
-    value = rule(lrs, losses)
-    assert isinstance(value, float), f"return a float, not a {type(value).__name__} (use float(...))"
+    for given_as in ("lists", "NumPy arrays"):
+        value = rule(lrs, losses) if given_as == "lists" else rule(np.array(lrs), np.array(losses))
+        assert type(value) is float, \
+            f"for {given_as}, return a Python float, not a {type(value).__name__} (use float(...))"
 
 
 @requirement("contract")
 def test_leaves_the_curve_alone(rule):
-    """does not change the lists it is given, and takes numpy arrays as well"""
+    """does not change the lists or arrays it is given, and treats arrays like lists"""
     lrs, losses = cosine_valley()
     kept = list(lrs), list(losses)
-    from_lists = rule(lrs, losses)
+    from_lists = genuine(rule(lrs, losses), float, "the suggested rate")
     assert (lrs, losses) == kept, "the rule changed the lists it was given"
-    assert rule(np.array(lrs), np.array(losses)) == pytest.approx(from_lists), "numpy arrays should work like lists"
+    arrays = np.array(lrs), np.array(losses)
+    from_arrays = genuine(rule(*arrays), float, "the suggested rate for NumPy arrays")
+    assert np.array_equal(arrays[0], kept[0]) and np.array_equal(arrays[1], kept[1]), \
+        "the rule changed the arrays it was given"
+    assert from_arrays == pytest.approx(from_lists), "numpy arrays should work like lists"
 
 
 @requirement("validation")

@@ -237,15 +237,29 @@ def equivalents(assignment: str) -> dict[tuple[str, str], str]:
 # ---------------------------------------------------------------- grading
 
 
-def answer_of(assignment: str, mutant: Mutant) -> bytes:
-    """The pickled answer of ``mutant``: the assignment's imports and every instructor answer, then the mutant's
-    cell run over them, as a notebook would run them."""
+def answer_of(assignment: str, mutant: Mutant, item: str) -> bytes:
+    """The pickled answer to ``item`` once ``mutant``'s cell has run: the assignment's imports and every
+    instructor answer, then the mutant's cell over them, as a notebook would run them."""
     namespace = {"__name__": "lrgrader_mutant"}
     exec(_imports(assignment), namespace)
     for source in solution_answers(assignment).values():
         exec(source, namespace)
     exec(mutant.source, namespace)
-    return cloudpickle.dumps(namespace[mutant.item.partition("/")[2]])
+    return cloudpickle.dumps(namespace[item.partition("/")[2]])
+
+
+def helper_users(assignment: str) -> dict[str, list[str]]:
+    """For each answer cell, the other items whose answers call a helper defined in it (a function or class of
+    the cell other than its item): a mutant of the cell is graded with their suites too."""
+    answers = solution_answers(assignment)
+    used = {name: {node.id for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Name)}
+            for name, source in answers.items()}
+    users = {}
+    for name, source in answers.items():
+        helpers = {node.name for node in ast.parse(source).body
+                   if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name != name}
+        users[name] = [f"{assignment}/{other}" for other in answers if other != name and helpers & used[other]]
+    return users
 
 
 def _imports(assignment: str) -> str:
@@ -262,10 +276,10 @@ class MutationError(RuntimeError):
     """Grading could not judge a mutant: the suite or the grader is at fault, not the mutant."""
 
 
-def _grade(assignment: str, mutant: Mutant, first_failure: bool) -> Verdict:
+def _grade(assignment: str, mutant: Mutant, item: str, first_failure: bool) -> Verdict:
     from lrgrader.server import run_item
 
-    return run_item(mutant.item, answer_of(assignment, mutant), first_failure=first_failure)
+    return run_item(item, answer_of(assignment, mutant, item), first_failure=first_failure)
 
 
 def sort(mutant: Mutant, verdict: Verdict, equivalent: bool, partial: bool = False) -> Result:
@@ -299,7 +313,8 @@ def run(chosen: Sequence[str], workers: int, progress: bool = True) -> list[Resu
     The instructor's answers and the hand-written mistakes run every check (the points a mistake costs are
     part of the report). A generated mutant's suite stops at its first failed check, as mutation testing
     tools do, and runs again in full only when that check's requirement is too small to settle whether the
-    mutant is weak.
+    mutant is weak. A mutant of a helper that other items' answers call is graded with their suites too, and
+    is killed if any of them kills it.
     """
     from tqdm import tqdm
 
@@ -307,12 +322,15 @@ def run(chosen: Sequence[str], workers: int, progress: bool = True) -> list[Resu
 
     server.one_thread_each()
     server.import_for(None if len(chosen) > 1 else chosen[0])
-    full, quick = [], []
+    full, quick = [], []  # jobs: (assignment, mutant, the item whose suite grades it)
     for assignment in chosen:
+        users = helper_users(assignment)
         for name, source in solution_answers(assignment).items():
-            full.append((assignment, Mutant(f"{assignment}/{name}", SOLUTION, source)))
-            quick += [(assignment, mutant) for mutant in generated(f"{assignment}/{name}", source)]
-        full += [(assignment, mutant) for mutant in handwritten(assignment)]
+            item = f"{assignment}/{name}"
+            full.append((assignment, Mutant(item, SOLUTION, source), item))
+            quick += [(assignment, mutant, graded) for mutant in generated(item, source)
+                      for graded in [item, *users[name]]]
+        full += [(assignment, mutant, mutant.item) for mutant in handwritten(assignment)]
     listed = {key: why for assignment in chosen for key, why in equivalents(assignment).items()}
     # Forked workers inherit what import_for imported; none of them has started a thread.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_quiet) as pool:
@@ -324,14 +342,24 @@ def run(chosen: Sequence[str], workers: int, progress: bool = True) -> list[Resu
         verdicts = dict(zip(full + quick, grade(full, False) + grade(quick, True)))
         again = [job for job in quick if not decided(verdicts[job])]
         verdicts.update(zip(again, grade(again, False)))
-    for (_, mutant), verdict in verdicts.items():
+    for (_, mutant, _), verdict in verdicts.items():
         if mutant.name == SOLUTION and verdict.score != verdict.points:
             raise MutationError(f"the instructor's answer to {mutant.item} earns {verdict.score:g} of "
                                 f"{verdict.points:g} points: {verdict.problem or 'some check fails'}")
+    # Each mutant's verdict: the first suite that fails it, else its own item's.
+    chosen_job = {}
+    for job in full + quick:
+        if job[1].name != SOLUTION and (job[1] not in chosen_job or (
+                not _failed(verdicts[chosen_job[job[1]]]) and _failed(verdicts[job]))):
+            chosen_job[job[1]] = job
     stopped = set(quick) - set(again)
-    return [sort(mutant, verdicts[(assignment, mutant)], (mutant.item, mutant.name) in listed,
-                 partial=(assignment, mutant) in stopped)
-            for assignment, mutant in full + quick if mutant.name != SOLUTION]
+    return [sort(mutant, verdicts[job], (mutant.item, mutant.name) in listed, partial=job in stopped)
+            for mutant, job in chosen_job.items()]
+
+
+def _failed(verdict: Verdict) -> bool:
+    return bool(verdict.problem or verdict.broken_rules or verdict.attempts) or not all(
+        check.passed for check in verdict.checks)
 
 
 # ---------------------------------------------------------------- the report
@@ -375,10 +403,10 @@ def report(results: Sequence[Result], chosen: Sequence[str]) -> str:
 
 
 def stale_equivalents(results: Sequence[Result], chosen: Sequence[str]) -> list[str]:
-    """Entries of ``[[equivalent]]`` that name no mutant made today."""
-    made = {(result.mutant.item, result.mutant.name) for result in results}
+    """Entries of ``[[equivalent]]`` that name no mutant made today, or one that some check fails."""
+    survivors = {(result.mutant.item, result.mutant.name) for result in results if result.fate == "equivalent"}
     return [f"{item} [{name}]" for assignment in chosen for item, name in equivalents(assignment)
-            if (item, name) not in made]
+            if (item, name) not in survivors]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -390,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = args.assignments or assignments()
     started = time.perf_counter()
     try:
-        results = run(chosen, args.workers)
+        results = run(chosen, args.workers, progress=sys.stderr.isatty())
     except MutationError as error:
         print(f"mutation testing stopped: {error}")
         return 2
@@ -400,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.json.write_text(json.dumps([asdict(result) for result in results], indent=1))
     stale = stale_equivalents(results, chosen)
     for entry in stale:
-        print(f"listed as equivalent, but no such mutant today: {entry}")
+        print(f"listed as equivalent, but no such mutant survives today: {entry}")
     return 1 if stale or any(result.fate == "survived" for result in results) else 0
 
 

@@ -71,8 +71,8 @@ def prepare(assignment: str, folder: Path, url: str | None = None) -> Path:
 
 
 def grade_prepared(course: Path, assignment: str, url: str | None = None) -> tuple[dict, float]:
-    """Grade every sample of a :func:`prepare`\ d course with the class command (two workers): (the grades,
-    seconds taken). The class command's logs stay in ``course``/logs/``assignment``/."""
+    """Grade every sample of a course made by :func:`prepare` with the class command (two workers): (the
+    grades, seconds taken). The class command's logs stay in ``course``/logs/``assignment``/."""
     url = url or gradebook_url(course)
     students = list(expected_scores(assignment))
     started = time.perf_counter()

@@ -9,7 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from lrgrader.checks import derives_from, is_class
+from lrgrader.checks import derives_from, genuine, is_class, requirement
+
+REQUIREMENTS = {
+    "behaviour": ("trains a model to the same weights as torch.optim.AdamW, with each parameter group's settings", 45),
+    "behaviour_state": ("keeps each parameter's step count and moments in self.state[p], so that training resumes "
+                        "from state_dict()", 25),
+    "contract": ("is a torch.optim.Optimizer with its settings in param_groups, whose step() returns None and "
+                 "leaves p.grad alone", 15),
+    "validation": ("refuses the settings torch.optim.AdamW refuses with ValueError", 15),
+}
 
 
 class ReferenceAdamW(torch.optim.AdamW):
@@ -65,10 +74,12 @@ def train(optimizer_class, settings, steps, dtype=torch.float32, groups=None, fr
 def assert_same_weights(model, reference, message, float32=True):
     tolerance = {"rtol": 1e-4, "atol": 1e-5} if float32 else {"rtol": 1e-8, "atol": 1e-11}
     for (name, weight), expected in zip(model.named_parameters(), reference.parameters()):
+        weight = genuine(weight, torch.Tensor, f"parameter {name}")
         assert torch.isfinite(weight).all(), f"{message}: the weights blew up to inf or nan"
         assert torch.allclose(weight, expected, **tolerance), f"{message} (first in parameter {name})"
 
 
+@requirement("contract")
 def test_is_an_optimizer(answer):
     """is a subclass of torch.optim.Optimizer of its own, holding the parameters it is given"""
     assert is_class(answer) and derives_from(answer, torch.optim.Optimizer), \
@@ -82,6 +93,7 @@ def test_is_an_optimizer(answer):
         "the optimizer's param_groups do not hold the parameters it was given: call super().__init__(params, defaults)"
 
 
+@requirement("contract")
 def test_keeps_its_settings_in_param_groups(answer):
     """keeps lr, betas, eps and weight_decay in each parameter group, with torch's defaults"""
     group = answer(make_model().parameters()).param_groups[0]
@@ -89,10 +101,13 @@ def test_keeps_its_settings_in_param_groups(answer):
     missing = [key for key in expected if key not in group]
     assert not missing, \
         f"the parameter group has no entry {missing[0]!r}: pass every setting to super().__init__ in defaults"
-    wrong = [key for key, value in expected.items() if tuple(np.atleast_1d(group[key])) != tuple(np.atleast_1d(value))]
+    kinds = {"lr": float, "betas": (float, float), "eps": float, "weight_decay": float}
+    values = {key: genuine(group[key], kinds[key], f'group["{key}"]') for key in expected}
+    wrong = [key for key, value in expected.items() if values[key] != value]
     assert not wrong, f"with no settings given, group[{wrong[0]!r}] should be torch's default, {expected[wrong[0]]}"
 
 
+@requirement("behaviour")
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_trains_like_adamw_in_float64(answer, name):
     """trains a float64 network for 200 steps to the same weights as torch.optim.AdamW"""
@@ -104,6 +119,7 @@ def test_trains_like_adamw_in_float64(answer, name):
                                           "from torch.optim.AdamW's", float32=False)
 
 
+@requirement("behaviour")
 @pytest.mark.parametrize("name", ["defaults", "lr 0.01", "betas (0.8, 0.99)"])
 def test_trains_like_adamw_in_float32(answer, name):
     """trains a float32 network for 200 steps to the same weights as torch.optim.AdamW"""
@@ -121,6 +137,7 @@ def _digits():
     return torch.from_numpy(table[:, :-1] / 16.0), torch.from_numpy(table[:, -1]).long()
 
 
+@requirement("behaviour")
 def test_trains_an_mlp_on_digits_like_adamw(answer):
     """trains an MLP on the digits data set with minibatches to the same weights as torch.optim.AdamW"""
     images, labels = _digits()
@@ -144,6 +161,7 @@ def two_groups(model):
             {"params": model[2].parameters(), "betas": (0.5, 0.9), "eps": 1e-3, "weight_decay": 0.2}]
 
 
+@requirement("behaviour")
 def test_parameter_groups(answer):
     """uses each parameter group's own lr, betas, eps and weight decay"""
     model, _ = train(answer, {"lr": 0.01}, 60, groups=two_groups)
@@ -152,6 +170,7 @@ def test_parameter_groups(answer):
                                           "from torch's: read the settings from each group, not from self.defaults")
 
 
+@requirement("behaviour")
 def test_step_with_a_closure(answer):
     """calls the closure once per step, returns its loss, and trains like torch.optim.AdamW with it"""
     model, reference = make_model(), make_model()
@@ -176,11 +195,13 @@ def test_step_with_a_closure(answer):
         loss = optimizer.step(closure)
         expected = reference_optimizer.step(reference_closure)
         assert len(calls) == step + 1, f"step(closure) called the closure {len(calls)} times in {step + 1} steps"
-        assert isinstance(loss, torch.Tensor) and torch.allclose(loss, expected, rtol=1e-4), \
+        loss = genuine(loss, torch.Tensor, "the loss that step(closure) returned")
+        assert torch.allclose(loss, expected, rtol=1e-4), \
             "step(closure) should return the loss that the closure returned"
     assert_same_weights(model, reference, "trained with a closure the weights differ from torch.optim.AdamW's")
 
 
+@requirement("contract")
 def test_step_without_a_closure_returns_none(answer):
     """returns None from step() without a closure"""
     model = make_model()
@@ -189,6 +210,7 @@ def test_step_without_a_closure_returns_none(answer):
     assert optimizer.step() is None, "step() without a closure should return None"
 
 
+@requirement("behaviour")
 def test_skips_parameters_without_a_gradient(answer):
     """leaves a parameter whose grad is None untouched (no weight decay, no state)"""
     model = make_model()
@@ -201,12 +223,13 @@ def test_skips_parameters_without_a_gradient(answer):
             opt.zero_grad()
             loss_of(net).backward()
             opt.step()
-    assert torch.equal(unused.detach(), torch.ones(5)), \
+    assert torch.equal(genuine(unused, torch.Tensor, "the unused parameter"), torch.ones(5)), \
         "a parameter without a gradient (grad is None) moved: skip it, weight decay included"
     assert not optimizer.state.get(unused), "a parameter that never had a gradient should get no state"
     assert_same_weights(model, reference, "with an unused parameter in the group the others trained differently")
 
 
+@requirement("behaviour")
 def test_a_layer_that_starts_late(answer):
     """counts steps per parameter: a layer frozen for 10 steps starts its bias correction at its own step 1"""
     settings = {"lr": 0.01, "weight_decay": 0.05}
@@ -216,6 +239,7 @@ def test_a_layer_that_starts_late(answer):
                                           "from torch's: keep the step count in each parameter's own state")
 
 
+@requirement("behaviour_state")
 def test_keeps_the_moments_in_state(answer):
     """keeps each parameter's step, exp_avg and exp_avg_sq in self.state[p], equal to torch's"""
     settings = {"lr": 0.01, "weight_decay": 0.1}
@@ -225,12 +249,18 @@ def test_keeps_the_moments_in_state(answer):
         state, expected_state = optimizer.state[weight], reference_optimizer.state[expected]
         for key in ("exp_avg", "exp_avg_sq"):
             assert key in state, f'no {key} in self.state[p] for parameter {name}'
-            assert torch.allclose(state[key], expected_state[key], rtol=1e-4, atol=1e-8), \
+            value = genuine(state[key], torch.Tensor, f'self.state[p]["{key}"] of {name}')
+            assert torch.allclose(value, expected_state[key], rtol=1e-4, atol=1e-8), \
                 f'after 5 steps self.state[p]["{key}"] of parameter {name} differs from torch\'s'
-        assert "step" in state and float(state["step"]) == 5, \
+        assert "step" in state, f'no step in self.state[p] for parameter {name}'
+        step = state["step"]
+        step = genuine(step, torch.Tensor if type(step) in (torch.Tensor, torch.nn.Parameter) else float,
+                       f'self.state[p]["step"] of {name}')
+        assert float(step) == 5, \
             f'after 5 steps self.state[p]["step"] of parameter {name} should be 5'
 
 
+@requirement("behaviour_state")
 def test_state_dict_round_trip(answer):
     """resumes identically after state_dict() and load_state_dict() into a new optimizer"""
     settings = {"lr": 0.01, "weight_decay": 0.1}
@@ -248,6 +278,7 @@ def test_state_dict_round_trip(answer):
                                               "keep the step count and both moments in self.state[p]")
 
 
+@requirement("contract")
 def test_leaves_the_gradients_unchanged(answer):
     """does not change p.grad while stepping"""
     model = make_model()
@@ -258,9 +289,11 @@ def test_leaves_the_gradients_unchanged(answer):
         gradients = [weight.grad.clone() for weight in model.parameters()]
         optimizer.step()
         for weight, gradient in zip(model.parameters(), gradients):
-            assert torch.equal(weight.grad, gradient), "step() changed p.grad: compute with new tensors"
+            assert torch.equal(genuine(weight.grad, torch.Tensor, "p.grad"), gradient), \
+                "step() changed p.grad: compute with new tensors"
 
 
+@requirement("validation")
 @pytest.mark.parametrize("settings", [{"lr": -0.1}, {"betas": (1.0, 0.999)}, {"betas": (0.9, -0.1)}, {"eps": -1e-8},
                                       {"weight_decay": -0.01}],
                          ids=["negative lr", "beta1 of 1", "negative beta2", "negative eps", "negative weight decay"])

@@ -3,12 +3,21 @@ min_lr=0.0)``: torch's SequentialLR of a LinearLR warmup and CosineAnnealingLR, 
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.optim.lr_scheduler import CosineAnnealingLR
 
 from helpers import describe_schedule_settings, first_difference_strict, sequential_warmup_cosine, torch_warmup_rates
+from lrgrader.checks import genuine, requirement
+
+REQUIREMENTS = {
+    "behaviour": ("ramps linearly from start_factor * base_lr to base_lr at step W, then follows the cosine down to "
+                  "min_lr at step T, as SequentialLR(LinearLR, CosineAnnealingLR) does", 70),
+    "contract": ("returns a Python float", 15),
+    "validation": ("refuses a bad step, warmup, total, rate or start factor with ValueError", 15),
+}
 
 CASES = {  # base_lr, warmup_steps, total_steps, start_factor, min_lr
     "1000 steps, 100 of warmup": (0.1, 100, 1000, 0.1, 0.0),
@@ -20,8 +29,13 @@ CASES = {  # base_lr, warmup_steps, total_steps, start_factor, min_lr
 }
 
 
+def rate(answer, *args, **kwargs):
+    return genuine(answer(*args, **kwargs), float, "the rate")
+
+
 def rates(answer, base_lr, warmup_steps, total_steps, start_factor, min_lr):
-    return [answer(step, base_lr, warmup_steps, total_steps, start_factor, min_lr) for step in range(total_steps + 1)]
+    return [rate(answer, step, base_lr, warmup_steps, total_steps, start_factor, min_lr)
+            for step in range(total_steps + 1)]
 
 
 def assert_matches_torch(answer, base_lr, warmup_steps, total_steps, start_factor, min_lr, rtol=1e-9):
@@ -36,12 +50,14 @@ def assert_matches_torch(answer, base_lr, warmup_steps, total_steps, start_facto
         + (" (in the warmup)" if step < warmup_steps else " (in the cosine, which starts at step warmup_steps)"))
 
 
+@requirement("behaviour")
 @pytest.mark.parametrize("name", list(CASES))
 def test_matches_torch(answer, name):
     """gives the rates of SequentialLR(LinearLR, CosineAnnealingLR) at every step"""
     assert_matches_torch(answer, *CASES[name])
 
 
+@requirement("behaviour")
 def test_without_warmup_is_cosineannealinglr(answer):
     """with warmup_steps = 0, gives CosineAnnealingLR's rates from step 0"""
     for base_lr, total_steps, min_lr in ((0.1, 500, 0.0), (2.0, 7, 0.5), (1e-3, 1, 1e-4)):
@@ -53,6 +69,7 @@ def test_without_warmup_is_cosineannealinglr(answer):
                               f"{step} should be CosineAnnealingLR's {theirs[step]:.10g}, got {ours[step]:.10g}")
 
 
+@requirement("behaviour")
 @settings(max_examples=15)
 @given(warmup_steps=st.integers(0, 100), cosine_steps=st.integers(1, 200), start_factor=st.floats(1e-3, 1.0),
        base_lr=st.floats(1e-5, 10.0), floor=st.floats(0.0, 1.0))
@@ -62,6 +79,7 @@ def test_matches_torch_for_random_settings(answer, warmup_steps, cosine_steps, s
                          rtol=1e-8)
 
 
+@requirement("behaviour")
 def test_peaks_at_the_end_of_the_warmup(answer):
     """reaches base_lr at step warmup_steps, and no step gets more"""
     for base_lr, warmup_steps, total_steps, start_factor in ((0.1, 100, 1000, 0.1), (3.0, 7, 20, 0.5)):
@@ -74,33 +92,37 @@ def test_peaks_at_the_end_of_the_warmup(answer):
         assert values[top] <= base_lr * (1 + 1e-12), f"step {top} gets {values[top]}, above base_lr = {base_lr}"
 
 
+@requirement("behaviour")
 def test_ends_at_min_lr(answer):
     """gives min_lr at step total_steps"""
     for base_lr, warmup_steps, total_steps, min_lr in ((0.1, 10, 100, 0.0), (0.1, 10, 100, 0.001), (5.0, 0, 3, 1.0),
                                                        (0.3, 99, 100, 0.03)):
-        got = answer(total_steps, base_lr, warmup_steps, total_steps, 0.1, min_lr)
+        got = rate(answer, total_steps, base_lr, warmup_steps, total_steps, 0.1, min_lr)
         assert math.isclose(got, min_lr, rel_tol=1e-9, abs_tol=1e-15), (
             f"with total_steps = {total_steps} and min_lr = {min_lr}, the last step should get min_lr, got {got}")
 
 
+@requirement("behaviour")
 def test_starts_at_start_factor(answer):
     """gives step 0 the rate start_factor * base_lr"""
     for base_lr, start_factor in ((0.1, 0.1), (2.0, 0.001), (0.5, 1.0)):
-        got = answer(0, base_lr, 10, 100, start_factor)
+        got = rate(answer, 0, base_lr, 10, 100, start_factor)
         assert math.isclose(got, start_factor * base_lr, rel_tol=1e-12), \
             f"with base_lr = {base_lr} and start_factor = {start_factor}, step 0 should get {start_factor * base_lr}"
 
 
+@requirement("behaviour")
 def test_halfway_down_the_cosine(answer):
     """is halfway between base_lr and min_lr in the middle of the cosine"""
     for warmup_steps, total_steps in ((10, 110), (3, 5), (0, 400)):
         middle = (warmup_steps + total_steps) // 2
-        got = answer(middle, 1.0, warmup_steps, total_steps, 0.1, 0.2)
+        got = rate(answer, middle, 1.0, warmup_steps, total_steps, 0.1, 0.2)
         assert math.isclose(got, 0.6, rel_tol=1e-9), (
             f"with warmup_steps = {warmup_steps} and total_steps = {total_steps}, step {middle} is the middle of the "
             f"cosine, where the rate is (base_lr + min_lr) / 2 = 0.6; got {got}")
 
 
+@requirement("behaviour")
 @settings(max_examples=40)
 @given(warmup_steps=st.integers(0, 300), cosine_steps=st.integers(1, 300), start_factor=st.floats(1e-3, 1.0),
        floor=st.floats(0.0, 1.0), data=st.data())
@@ -108,13 +130,14 @@ def test_stays_within_bounds(answer, warmup_steps, cosine_steps, start_factor, f
     """stays in [min_lr, base_lr] from the end of the warmup on, and in [start_factor * base_lr, base_lr] before"""
     total_steps = warmup_steps + cosine_steps
     step = data.draw(st.integers(0, total_steps))
-    value = answer(step, 0.5, warmup_steps, total_steps, start_factor, 0.5 * floor)
+    value = rate(answer, step, 0.5, warmup_steps, total_steps, start_factor, 0.5 * floor)
     low = 0.5 * floor if step >= warmup_steps else 0.5 * start_factor
     assert low - 1e-12 <= value <= 0.5 + 1e-12, (
         f"with base_lr = 0.5, warmup_steps = {warmup_steps}, total_steps = {total_steps}, start_factor = "
         f"{start_factor!r}, min_lr = {0.5 * floor!r}: the rate of step {step}, {value!r}, is outside [{low!r}, 0.5]")
 
 
+@requirement("behaviour")
 @settings(max_examples=25)
 @given(warmup_steps=st.integers(0, 200), cosine_steps=st.integers(1, 200), start_factor=st.floats(1e-3, 1.0),
        floor=st.floats(0.0, 1.0))
@@ -132,20 +155,36 @@ def test_rises_then_falls(answer, warmup_steps, cosine_steps, start_factor, floo
                 f"the rate rises from step {step} to {step + 1}, after the warmup ({warmup_steps} steps)"
 
 
+@requirement("behaviour")
+def test_defaults(answer):
+    """starts at 0.1 * base_lr and ends at 0 when start_factor and min_lr are not given"""
+    got = [rate(answer, step, 2.0, 4, 8) for step in (0, 2, 6, 8)]
+    assert all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-15) for a, b in zip(got, [0.2, 1.1, 1.0, 0.0])), (
+        "with the defaults start_factor = 0.1 and min_lr = 0, 4 warmup steps to 2.0 and a cosine to step 8 give "
+        f"0.2, 1.1, 1.0 and 0.0 at steps 0, 2, 6 and 8; got {got}")
+
+
+@requirement("contract")
 def test_returns_a_float(answer):
-    """returns a float, even when every argument is an integer"""
-    for step in (0, 1, 2, 5, 6):
-        value = answer(step, 1, 2, 6, 1, 0)
-        assert isinstance(value, float), f"at step {step} the rate is a {type(value).__name__}: return a float"
+    """returns a Python float, even when every argument is an integer or a NumPy number"""
+    for args in ((0, 1, 2, 6, 1, 0), (1, 1, 2, 6, 1, 0), (2, 1, 2, 6, 1, 0), (5, 1, 2, 6, 1, 0), (6, 1, 2, 6, 1, 0),
+                 (1, np.float64(0.5), 2, 6), (4, np.float64(0.5), 2, 6), (4, 0.5, 2, 6, 0.1, np.float64(0.05)),
+                 (1, 0.5, 2, 6, np.float32(0.5))):
+        value = answer(*args)
+        assert type(value) is float, \
+            f"warmup_cosine_lr{args} returned a {type(value).__name__}: return a Python float (float(...))"
 
 
 BAD = {"negative step": {"step": -1}, "step past total_steps": {"step": 101},
        "fractional step": {"step": 2.5}, "negative warmup_steps": {"warmup_steps": -5},
-       "warmup as long as the run": {"warmup_steps": 100}, "base_lr 0": {"base_lr": 0.0},
+       "fractional warmup_steps": {"warmup_steps": 2.5}, "fractional total_steps": {"total_steps": 100.5},
+       "warmup as long as the run": {"warmup_steps": 100}, "warmup longer than the run": {"warmup_steps": 120},
+       "base_lr 0": {"base_lr": 0.0}, "infinite base_lr": {"base_lr": math.inf},
        "negative min_lr": {"min_lr": -0.01}, "min_lr above base_lr": {"min_lr": 0.2},
        "start_factor 0": {"start_factor": 0.0}, "start_factor above 1": {"start_factor": 2.0}}
 
 
+@requirement("validation")
 @pytest.mark.parametrize("bad", list(BAD))
 def test_rejects_bad_settings(answer, bad):
     """raises ValueError for a step or setting out of range"""

@@ -3,11 +3,20 @@ min_lr=0.0)``: warmup-stable-decay, against its closed form and torch's Sequenti
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from helpers import describe_schedule_settings, first_difference_strict, sequential_wsd, torch_warmup_rates, wsd
+from lrgrader.checks import genuine, requirement
+
+REQUIREMENTS = {
+    "behaviour": ("ramps up for W steps, holds base_lr for S steps, falls linearly to min_lr over D steps and stays "
+                  "there, as SequentialLR(LinearLR, ConstantLR, LinearLR) does", 70),
+    "contract": ("returns a Python float", 15),
+    "validation": ("refuses a bad step, phase length, rate or start factor with ValueError", 15),
+}
 
 CASES = {  # base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr
     "100 + 500 + 200 steps": (0.1, 100, 500, 200, 0.1, 0.0),
@@ -18,8 +27,12 @@ CASES = {  # base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min
 }
 
 
+def rate(answer, *args, **kwargs):
+    return genuine(answer(*args, **kwargs), float, "the rate")
+
+
 def rates(answer, steps, *settings):
-    return [answer(step, *settings) for step in range(steps + 1)]
+    return [rate(answer, step, *settings) for step in range(steps + 1)]
 
 
 def where(base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr):
@@ -27,6 +40,7 @@ def where(base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr
                                        "decay_steps": decay_steps, "start_factor": start_factor, "min_lr": min_lr})
 
 
+@requirement("behaviour")
 def test_closed_form_values(answer):
     """gives the closed form's rates at every step of a small schedule, and past its end"""
     expected = [0.5, 0.625, 0.75, 0.875, 1.0, 1.0, 1.0, 1.0, 0.85, 0.7, 0.55, 0.4, 0.25, 0.1, 0.1]
@@ -36,6 +50,7 @@ def test_closed_form_values(answer):
         f"{expected}; got {[round(value, 6) for value in got]}")
 
 
+@requirement("behaviour")
 @pytest.mark.parametrize("name", list(CASES))
 def test_matches_torch(answer, name):
     """gives the rates of SequentialLR(LinearLR, ConstantLR, LinearLR) at every step, 100 past the decay"""
@@ -48,6 +63,7 @@ def test_matches_torch(answer, name):
                           f"torch's {theirs[step]:.10g}")
 
 
+@requirement("behaviour")
 @settings(max_examples=30)
 @given(warmup_steps=st.integers(0, 100), stable_steps=st.integers(0, 100), decay_steps=st.integers(1, 100),
        start_factor=st.floats(1e-3, 1.0), floor=st.floats(0.0, 1.0))
@@ -71,44 +87,48 @@ def test_phases(answer, warmup_steps, stable_steps, decay_steps, start_factor, f
             prefix + f"step {step} should get min_lr (the decay ends at step {end})"
 
 
+@requirement("behaviour")
 def test_no_jump_between_phases(answer):
     """joins its phases without a jump: base_lr where the warmup ends and the decay starts, min_lr where it ends"""
     for base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr in CASES.values():
         prefix = f"with {where(base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr)}: "
         arguments = (base_lr, warmup_steps, stable_steps, decay_steps, start_factor, min_lr)
         decay_start = warmup_steps + stable_steps
-        assert math.isclose(answer(warmup_steps, *arguments), base_lr, rel_tol=1e-12), \
+        assert math.isclose(rate(answer, warmup_steps, *arguments), base_lr, rel_tol=1e-12), \
             prefix + f"step {warmup_steps}, right after the warmup, should get base_lr"
-        assert math.isclose(answer(decay_start, *arguments), base_lr, rel_tol=1e-12), \
+        assert math.isclose(rate(answer, decay_start, *arguments), base_lr, rel_tol=1e-12), \
             prefix + f"step {decay_start}, the first step of the decay, should still get base_lr"
-        assert math.isclose(answer(decay_start + decay_steps, *arguments), min_lr, rel_tol=1e-9, abs_tol=1e-15), \
+        assert math.isclose(rate(answer, decay_start + decay_steps, *arguments), min_lr, rel_tol=1e-9, abs_tol=1e-15), \
             prefix + f"step {decay_start + decay_steps}, the last step of the decay, should get min_lr"
         if warmup_steps:
-            last = answer(warmup_steps - 1, *arguments)
+            last = rate(answer, warmup_steps - 1, *arguments)
             expected = base_lr * (1 - (1 - start_factor) / warmup_steps)
             assert math.isclose(last, expected, rel_tol=1e-9), \
                 prefix + "the last warmup step should be one increment (1 - start_factor) / W below the peak"
 
 
+@requirement("behaviour")
 def test_empty_phases(answer):
     """handles a warmup or a stable phase of length 0"""
-    assert math.isclose(answer(0, 0.5, 0, 10, 10), 0.5), "with no warmup, step 0 should get base_lr"
-    assert math.isclose(answer(5, 1.0, 5, 0, 10, 0.1, 0.0), 1.0), \
+    assert math.isclose(rate(answer, 0, 0.5, 0, 10, 10), 0.5), "with no warmup, step 0 should get base_lr"
+    assert math.isclose(rate(answer, 5, 1.0, 5, 0, 10, 0.1, 0.0), 1.0), \
         "with no stable phase, the decay starts at base_lr right after the warmup (step 5 of a 5-step warmup)"
-    assert math.isclose(answer(6, 1.0, 5, 0, 10, 0.1, 0.0), 0.9), \
+    assert math.isclose(rate(answer, 6, 1.0, 5, 0, 10, 0.1, 0.0), 0.9), \
         "with no stable phase, the step after the warmup is the second of the decay"
-    got = [answer(step, 1.0, 0, 0, 4) for step in range(6)]
+    got = [rate(answer, step, 1.0, 0, 0, 4) for step in range(6)]
     assert all(math.isclose(a, b, abs_tol=1e-15) for a, b in zip(got, [1.0, 0.75, 0.5, 0.25, 0.0, 0.0])), \
         f"with no warmup and no stable phase, a decay over 4 steps gives [1, 0.75, 0.5, 0.25, 0, 0], got {got}"
 
 
+@requirement("behaviour")
 def test_min_lr_long_after_the_decay(answer):
     """gives min_lr at any step after the decay, however far"""
     for step in (811, 10_000, 10**9):
-        got = answer(step, 0.1, 100, 500, 200, 0.1, 0.001)
+        got = rate(answer, step, 0.1, 100, 500, 200, 0.1, 0.001)
         assert math.isclose(got, 0.001, rel_tol=1e-12), f"step {step}, after the decay (it ends at 800), gets {got}"
 
 
+@requirement("behaviour")
 @settings(max_examples=30)
 @given(warmup_steps=st.integers(0, 50), stable_steps=st.integers(0, 50), decay_steps=st.integers(1, 500),
        floor=st.floats(0.0, 0.99), data=st.data())
@@ -116,37 +136,56 @@ def test_decay_is_linear(answer, warmup_steps, stable_steps, decay_steps, floor,
     """falls by the same amount, (base_lr - min_lr) / D, at every step of the decay"""
     step = warmup_steps + stable_steps + data.draw(st.integers(0, decay_steps - 1))
     arguments = (1.0, warmup_steps, stable_steps, decay_steps, 0.1, floor)
-    drop = answer(step, *arguments) - answer(step + 1, *arguments)
+    drop = rate(answer, step, *arguments) - rate(answer, step + 1, *arguments)
     assert math.isclose(drop, (1 - floor) / decay_steps, rel_tol=1e-6), (
         f"with {where(*arguments)}, the rate should fall by (base_lr - min_lr) / decay_steps = "
         f"{(1 - floor) / decay_steps:.10g} from step {step} to {step + 1}; it falls by {drop:.10g}")
 
 
+@requirement("behaviour")
 @settings(max_examples=30)
 @given(warmup_steps=st.integers(1, 1000), start_factor=st.floats(1e-3, 1.0), data=st.data())
 def test_warmup_is_linear(answer, warmup_steps, start_factor, data):
     """ramps up like with_warmup: base_lr * (s + (1 - s) * t / W) at every warmup step t"""
     step = data.draw(st.integers(0, warmup_steps - 1))
-    got = answer(step, 3.0, warmup_steps, 10, 10, start_factor)
+    got = rate(answer, step, 3.0, warmup_steps, 10, 10, start_factor)
     expected = wsd(step, 3.0, warmup_steps, 10, 10, start_factor)
     assert math.isclose(got, expected, rel_tol=1e-9), (
         f"with base_lr = 3, warmup_steps = {warmup_steps} and start_factor = {start_factor!r}, warmup step {step} "
         f"should get {expected:.10g}, got {got:.10g}")
 
 
+@requirement("behaviour")
+def test_defaults(answer):
+    """starts at 0.1 * base_lr and decays to 0 when start_factor and min_lr are not given"""
+    got = [rate(answer, step, 2.0, 4, 2, 4) for step in (0, 2, 5, 8, 12)]
+    assert all(math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-15) for a, b in zip(got, [0.2, 1.1, 2.0, 1.0, 0.0])), (
+        "with the defaults start_factor = 0.1 and min_lr = 0, 4 warmup steps to 2.0, 2 stable and 4 decay steps "
+        f"give 0.2, 1.1, 2.0, 1.0 and 0.0 at steps 0, 2, 5, 8 and 12; got {got}")
+
+
+@requirement("contract")
 def test_returns_a_float(answer):
-    """returns a float in every phase, even when every argument is an integer"""
+    """returns a Python float in every phase, even when every argument is an integer or a NumPy number"""
     for step in (0, 3, 5, 9, 20):
-        value = answer(step, 1, 2, 3, 4, 1, 0)
-        assert isinstance(value, float), f"at step {step} the rate is a {type(value).__name__}: return a float"
+        for args in ((step, 1, 2, 3, 4, 1, 0), (step, np.float64(0.5), 2, 3, 4),
+                     (step, 0.5, 2, 3, 4, 0.5, np.float64(0.1)), (step, np.float32(2.0), 2, 3, 4, np.float64(0.5), 1)):
+            value = answer(*args)
+            assert type(value) is float, \
+                f"wsd_lr{args} returned a {type(value).__name__}: return a Python float (float(...))"
 
 
 BAD = {"negative step": {"step": -1}, "fractional step": {"step": 0.5},
-       "negative warmup_steps": {"warmup_steps": -1}, "negative stable_steps": {"stable_steps": -10},
-       "negative decay_steps": {"decay_steps": -3}, "base_lr 0": {"base_lr": 0.0},
-       "min_lr above base_lr": {"min_lr": 1.0}, "start_factor 0": {"start_factor": 0.0}}
+       "negative warmup_steps": {"warmup_steps": -1}, "fractional warmup_steps": {"warmup_steps": 1.5},
+       "negative stable_steps": {"stable_steps": -10}, "fractional stable_steps": {"stable_steps": 2.5},
+       "negative decay_steps": {"decay_steps": -3}, "decay_steps 0": {"decay_steps": 0},
+       "fractional decay_steps": {"decay_steps": 4.5}, "base_lr 0": {"base_lr": 0.0},
+       "infinite base_lr": {"base_lr": math.inf}, "negative min_lr": {"min_lr": -0.01},
+       "min_lr above base_lr": {"min_lr": 1.0}, "start_factor 0": {"start_factor": 0.0},
+       "start_factor above 1": {"start_factor": 1.5}}
 
 
+@requirement("validation")
 @pytest.mark.parametrize("bad", list(BAD))
 def test_rejects_bad_settings(answer, bad):
     """raises ValueError for a step or setting out of range"""
