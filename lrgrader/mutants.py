@@ -313,8 +313,8 @@ def run(chosen: Sequence[str], workers: int, progress: bool = True) -> list[Resu
     The instructor's answers and the hand-written mistakes run every check (the points a mistake costs are
     part of the report). A generated mutant's suite stops at its first failed check, as mutation testing
     tools do, and runs again in full only when that check's requirement is too small to settle whether the
-    mutant is weak. A mutant of a helper that other items' answers call is graded with their suites too, and
-    is killed if any of them kills it.
+    mutant is weak. A mutant that its own item's suite lets through, in a cell whose helpers other items'
+    answers call, is graded with their suites too, and is killed if any of them kills it.
     """
     from tqdm import tqdm
 
@@ -322,15 +322,14 @@ def run(chosen: Sequence[str], workers: int, progress: bool = True) -> list[Resu
 
     server.one_thread_each()
     server.import_for(None if len(chosen) > 1 else chosen[0])
-    full, quick = [], []  # jobs: (assignment, mutant, the item whose suite grades it)
+    full, quick, users = [], [], {}  # jobs: (assignment, mutant, the item whose suite grades it)
     for assignment in chosen:
-        users = helper_users(assignment)
         for name, source in solution_answers(assignment).items():
             item = f"{assignment}/{name}"
             full.append((assignment, Mutant(item, SOLUTION, source), item))
-            quick += [(assignment, mutant, graded) for mutant in generated(item, source)
-                      for graded in [item, *users[name]]]
+            quick += [(assignment, mutant, item) for mutant in generated(item, source)]
         full += [(assignment, mutant, mutant.item) for mutant in handwritten(assignment)]
+        users.update({f"{assignment}/{name}": items for name, items in helper_users(assignment).items()})
     listed = {key: why for assignment in chosen for key, why in equivalents(assignment).items()}
     # Forked workers inherit what import_for imported; none of them has started a thread.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"), initializer=_quiet) as pool:
@@ -340,6 +339,11 @@ def run(chosen: Sequence[str], workers: int, progress: bool = True) -> list[Resu
                              desc=f"grading mutants{' to their first failed check' if first_failure else ''}"))
 
         verdicts = dict(zip(full + quick, grade(full, False) + grade(quick, True)))
+        # A survivor of its own suite whose change is in a helper: graded with the suites of the items that call it.
+        more = [(assignment, mutant, other) for assignment, mutant, item in quick
+                if not _failed(verdicts[(assignment, mutant, item)]) for other in users[item]]
+        verdicts.update(zip(more, grade(more, True)))
+        quick += more
         again = [job for job in quick if not decided(verdicts[job])]
         verdicts.update(zip(again, grade(again, False)))
     for (_, mutant, _), verdict in verdicts.items():

@@ -64,6 +64,12 @@ def test_a_mistake_whose_text_is_not_in_the_solution_exactly_once_is_refused(tmp
         handwritten("ex01")
 
 
+def test_a_helper_that_other_answers_call_is_graded_with_their_suites_too():
+    users = mutants.helper_users("ex06")  # with_warmup's cell defines _check_rates, which the next parts call
+    assert users["with_warmup"] == ["ex06/warmup_cosine_lr", "ex06/wsd_lr", "ex06/scaled_lr_and_warmup"]
+    assert users["wsd_lr"] == []
+
+
 def verdict(passed: tuple[bool, ...], requirements=(("behaviour", 70), ("contract", 30))) -> Verdict:
     keys = [key for key, _ in requirements]
     checks = tuple(Check(f"check {index}", ok, requirement=keys[min(index, len(keys) - 1)])
