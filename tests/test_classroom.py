@@ -174,8 +174,8 @@ def test_the_report_analyses_the_hidden_checks_from_the_graders_records(graded_t
     totals, items = report.item_results(course, classroom.gradebook_url(course), "ex01")
     assert totals == pytest.approx({student: sum(cells.values()) for student, cells in EXPECTED.items()})
     gd_step = next(item for item in items if item.name == "gd_step_graded")
-    # two_wrong fails 5 of gd_step's 12 checks and untouched all of them; the other three pass them all.
-    assert sorted(check.miss_rate for check in gd_step.checks) == [0.2] * 7 + [0.4] * 5
+    # two_wrong fails 9 of gd_step's 16 checks and untouched all of them; the other three pass them all.
+    assert sorted(check.miss_rate for check in gd_step.checks) == [0.2] * 7 + [0.4] * 9
     # By total score the stronger half is solution and two_wrong, the weaker untouched and syntax_error: a check
     # that only untouched misses separates them (0.5), one that two_wrong misses too does not (0).
     assert {(check.miss_rate, check.discrimination) for check in gd_step.checks} == {(0.2, 0.5), (0.4, 0.0)}
@@ -183,7 +183,7 @@ def test_the_report_analyses_the_hidden_checks_from_the_graders_records(graded_t
         check.discrimination for item in items for check in item.checks if 0 < check.miss_rate < 1)
     classroom.main(["report", "ex01", "--course", str(course)])
     assert capsys.readouterr().out.splitlines()[0] == (
-        "ex01: 5 submissions, mean 5.34 of 10 points, median 4.62; 1 full marks, 1 zero")
+        "ex01: 5 submissions, mean 4.68 of 10 points, median 4.55; 1 full marks, 1 zero")
 
 
 @pytest.fixture
