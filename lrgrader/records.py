@@ -37,14 +37,25 @@ class Check:
 
 
 def met(requirement: Requirement, checks: tuple[Check, ...]) -> bool:
-    return all(check.passed for check in checks if check.requirement == requirement.key)
+    for check in checks:
+        if check.requirement == requirement.key and not check.passed:
+            return False
+    return True
 
 
 def earned(points: float, requirements: tuple[Requirement, ...], checks: tuple[Check, ...]) -> float:
-    """The points a graded item earns: the shares of the requirements whose every check passed."""
+    """The points a graded item earns: the shares of the requirements whose every check passed.
+
+    Plain loops, no builtins: a student's kernel computes this for its grade cell, and a notebook may have
+    replaced ``sum`` or ``all`` there (the class command takes the score from the grader's ledger, and flags
+    any difference, so a tampered kernel must not make an honest cell look tampered)."""
     if not checks:
         return 0.0
-    return round(points * sum(r.share for r in requirements if met(r, checks)) / 100, 2)
+    share = 0
+    for requirement in requirements:
+        if met(requirement, checks):
+            share += requirement.share
+    return round(points * share / 100, 2)
 
 
 @dataclass(frozen=True)
