@@ -40,6 +40,7 @@ import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 
 import cloudpickle
@@ -241,8 +242,7 @@ def answer_of(assignment: str, mutant: Mutant, item: str) -> bytes:
     """The pickled answer to ``item`` once ``mutant``'s cell has run: the assignment's imports and every
     instructor answer, then the mutant's cell over them, as a notebook would run them."""
     namespace = {"__name__": "lrgrader_mutant"}
-    exec(_imports(assignment), namespace)
-    for source in solution_answers(assignment).values():
+    for source in _notebook_code(assignment):
         exec(source, namespace)
     exec(mutant.source, namespace)
     return cloudpickle.dumps(namespace[item.partition("/")[2]])
@@ -262,9 +262,12 @@ def helper_users(assignment: str) -> dict[str, list[str]]:
     return users
 
 
-def _imports(assignment: str) -> str:
-    return "\n".join(cell.source for cell in notebook_cells(assignment)
-                     if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade_id") == "imports")
+@cache
+def _notebook_code(assignment: str) -> tuple[str, ...]:
+    """The assignment's imports cell and every instructor answer, in order: read once per process, not per mutant."""
+    imports = "\n".join(cell.source for cell in notebook_cells(assignment)
+                        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade_id") == "imports")
+    return (imports, *solution_answers(assignment).values())
 
 
 def _quiet():
