@@ -39,12 +39,12 @@ _PR_SET_PDEATHSIG = 1
 class AnswerStarter:
     """A process, forked before the suite is loaded, that forks a fresh answer's process on each call."""
 
-    def __init__(self, payload: bytes, item: str):
+    def __init__(self, payload: bytes, item: str, folder: Path):
         ours, theirs = socket.socketpair()
         pid = os.fork()
         if pid == 0:
             ours.close()
-            _serve_starts(theirs, payload, item)
+            _serve_starts(theirs, payload, item, folder)
         theirs.close()
         self._control, self.pid = ours, pid
 
@@ -60,8 +60,9 @@ class AnswerStarter:
         self._control.close()
 
 
-def _serve_starts(control: socket.socket, payload: bytes, item: str):
-    """The starter's loop: one answer's process per byte received; never returns."""
+def _serve_starts(control: socket.socket, payload: bytes, item: str, folder: Path):
+    """The starter's loop: one answer's process per byte received, its scratch folder in ``folder``; never
+    returns."""
     try:
         _die_with_parent()
         _keep_only([control.fileno()])
@@ -72,7 +73,7 @@ def _serve_starts(control: socket.socket, payload: bytes, item: str):
             if pid == 0:
                 control.close()
                 theirs.close()
-                _run_answer(ours, payload, item)
+                _run_answer(ours, payload, item, Path(tempfile.mkdtemp(prefix="answer-", dir=folder)))
             ours.close()
             socket.send_fds(control, [str(pid).encode()], [theirs.fileno()])
             theirs.close()
@@ -80,14 +81,13 @@ def _serve_starts(control: socket.socket, payload: bytes, item: str):
         os._exit(0)
 
 
-def _run_answer(connection: socket.socket, payload: bytes, item: str):
+def _run_answer(connection: socket.socket, payload: bytes, item: str, scratch: Path):
     """An answer's process: confine it, load the answer, serve the checks; never returns."""
     try:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         sys.dont_write_bytecode = True  # a cached .pyc written outside the scratch folder would read as an attempt
         _die_with_parent()
         _keep_only([connection.fileno()])
-        scratch = Path(tempfile.mkdtemp(prefix="lrgrader-answer-"))
         os.chdir(scratch)
         os.environ.update(HOME=str(scratch), TMPDIR=str(scratch))
         tempfile.tempdir = str(scratch)

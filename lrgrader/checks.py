@@ -26,7 +26,6 @@ import os
 import resource
 import signal
 import sys
-import tempfile
 import time
 import types
 from pathlib import Path
@@ -230,12 +229,13 @@ def _answer_plugin(answer: bridge.ChecksSide) -> types.ModuleType:
     return plugin
 
 
-def run(suite: Path, item: str, payload: bytes, report_fd: int, first_failure: bool = False) -> int:
+def run(suite: Path, item: str, payload: bytes, report_fd: int, folder: Path, first_failure: bool = False) -> int:
     """In the checks' process: run ``suite`` on the pickled answer, write a :class:`SuiteRun` to ``report_fd``;
-    with ``first_failure``, stop at the first check that fails."""
+    with ``first_failure``, stop at the first check that fails. ``folder`` (which the grader removes afterwards)
+    holds this process's working folder and each answer's process's scratch folder."""
     from hypothesis import HealthCheck, Phase, settings
 
-    starter = AnswerStarter(payload, item)
+    starter = AnswerStarter(payload, item, folder)
     del payload
     answer = bridge.ChecksSide(starter, LIMITS.reply_bytes)
     limit = LIMITS.checks_memory_mb * 2**20
@@ -248,7 +248,8 @@ def run(suite: Path, item: str, payload: bytes, report_fd: int, first_failure: b
     settings.load_profile("grading")
     checks = _Checks(answer, suite.parent.parent, first_failure)
     signal.signal(signal.SIGPROF, _time_out)
-    os.chdir(tempfile.mkdtemp(prefix="lrgrader-checks-"))
+    (folder / "checks").mkdir()
+    os.chdir(folder / "checks")
     Path("pytest.ini").write_text("[pytest]\n")
     sys.path.insert(0, str(suite.parent.parent))  # the suites' shared helpers module
     try:

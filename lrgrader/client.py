@@ -18,6 +18,7 @@ grader's ledger, not from this cell.
 import atexit
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -119,9 +120,11 @@ class _LocalGrader:
 
     def __init__(self):
         self._process, self._folder = None, None
+        atexit.register(self.stop)
 
     def socket(self) -> str:
         if self._process is None or self._process.poll() is not None:
+            self.stop()  # the folder of a grader that ended
             self._folder = tempfile.mkdtemp(prefix="lrgrader-")
             path = Path(self._folder) / "grader.sock"
             self._process = subprocess.Popen(
@@ -132,14 +135,14 @@ class _LocalGrader:
                 if self._process.poll() is not None or time.monotonic() > deadline:
                     raise OSError("the grader did not start")
                 time.sleep(0.02)
-            atexit.register(self._process.kill)
         return str(Path(self._folder) / "grader.sock")
 
     def stop(self):
-        """End the grader (the next call starts another)."""
+        """End the grader and remove its folder (the next call starts another)."""
         if self._process is not None:
             self._process.kill()
             self._process.wait()
+            shutil.rmtree(self._folder, ignore_errors=True)
 
 
 _LOCAL = _LocalGrader()

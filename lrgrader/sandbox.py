@@ -107,7 +107,7 @@ def autograde_one(course: Path, assignment: str, student: str, *,
         (box / "config" / "nbgrader_config.py").write_text(_NBGRADER_CONFIG)
         environment = {"JUPYTER_PATH": f"{box / 'jupyter'}{os.pathsep}{os.environ.get('JUPYTER_PATH', '')}",
                        "JUPYTER_CONFIG_DIR": str(box / "config")}
-        grader = _start_grader(assignment, grader_socket, ledger)
+        grader = _template(assignment).start(grader_socket, ledger)
         try:
             _wait_for(grader_socket, grader)
             command = ["autograde", assignment, "--student", student, "--force", f"--CourseDirectory.db_url={db_url}",
@@ -252,14 +252,6 @@ def _template(assignment: str) -> Template:
     return template
 
 
-def _start_grader(assignment: str, socket_path: Path, ledger: Path) -> int:
-    """A grader forked from this worker's template; a template that no longer answers (its control socket
-    refuses, as seen once on a machine loaded 5 times over) is replaced by a fresh one, once."""
-    try:
-        return _template(assignment).start(socket_path, ledger)
-    except OSError:
-        _TEMPLATES.pop(assignment).close()
-        return _template(assignment).start(socket_path, ledger)
 
 
 def _wait_for(path: Path, pid: int):

@@ -49,6 +49,7 @@ def run_item(item: str, payload: bytes, close: tuple[int, ...] = (), first_failu
     points = _read_apart(suites.points, item)
     if not payload:
         return Verdict(item, points, problem="the grader could not take your answer")
+    folder = Path(tempfile.mkdtemp(prefix="lrgrader-run-"))  # the checks' and the answers' working folders
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the checks' process
@@ -60,7 +61,7 @@ def run_item(item: str, payload: bytes, close: tuple[int, ...] = (), first_failu
                 os.close(fd)
             from lrgrader import checks
 
-            status = checks.run(path, item, payload, write_end, first_failure)
+            status = checks.run(path, item, payload, write_end, folder, first_failure)
         finally:
             os._exit(status)
     os.close(write_end)
@@ -71,6 +72,7 @@ def run_item(item: str, payload: bytes, close: tuple[int, ...] = (), first_failu
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
+        shutil.rmtree(folder, ignore_errors=True)
     return _verdict(item, points, report, in_time, first_failure)
 
 
@@ -141,9 +143,7 @@ def _verdict(item: str, points: float, report: bytes, in_time: bool, first_failu
 
 def serve(socket_path: str, assignment: str | None = None, ledger: Path | None = None, preload: bool = True):
     """Serve the kernels that connect to ``socket_path``, one request at a time, until killed."""
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(socket_path)  # before the heavy imports: a kernel that comes early waits in the backlog
-    listener.listen()
+    listener = listen(socket_path)  # before the heavy imports: a kernel that comes early waits in the backlog
     if preload:
         import_for(assignment)
     while True:
@@ -209,11 +209,9 @@ def _serve_template(control_path: str, assignment: str):
     import ctypes
 
     ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     import_for(assignment)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # its graders are reaped as they end
-    listener.bind(control_path)
-    listener.listen()
+    listener = listen(control_path)
     while True:
         connection, _ = listener.accept()
         with connection:
@@ -228,6 +226,21 @@ def _serve_template(control_path: str, assignment: str):
                 finally:
                     os._exit(0)
             connection.sendall(f"{pid}\n".encode())
+
+
+def listen(path: str | Path) -> socket.socket:
+    """A Unix socket listening at ``path``, which appears only once it listens.
+
+    Whoever starts a server waits for its socket's path to exist, then connects. Bound at that path directly, the
+    socket would exist a moment before it listens, and a connection in that moment is refused: on a loaded
+    machine the moment is long enough (a worker's grader template, seen refusing both tries of a submission).
+    """
+    staging = f"{path}.{os.getpid()}"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(staging)
+    listener.listen()
+    os.rename(staging, path)
+    return listener
 
 
 def _read_request(connection: socket.socket) -> tuple[Request | KernelAttempt, bytes]:

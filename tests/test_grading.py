@@ -6,15 +6,17 @@ the grader runs as in a learner's kernel, in a process that grade() starts.
 
 import json
 import os
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 
 import nbformat
 import numpy as np
 import pytest
 
-from lrgrader import client, landlock
+from lrgrader import client, landlock, server
 from lrgrader.client import GradingError, grade
 
 SUITE = '''
@@ -227,6 +229,45 @@ def test_the_grader_recovers_from_a_suite_that_timed_out_and_from_a_lost_server(
     client._LOCAL._process.kill()
     client._LOCAL._process.wait()
     assert grade(add, "demo/add") == 4.0
+
+
+def test_grading_leaves_no_folder_behind(course, quick_limits, tmp_path, monkeypatch):
+    """The grader's, the checks' and every answer's working folders go when they are done, a timed-out and a
+    crashed answer's too (mutation testing grades thousands of answers: each left a folder in /tmp)."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temporary))  # read by the grader this test starts
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+
+    def add_writing(a, b):
+        open("scratch.txt", "w").write("kept?")
+        return a + b
+
+    def add_crashing_at_zero(a, b):
+        if np.ndim(a) == 0 and a == 0:
+            os._exit(1)
+        return a + b
+
+    assert grade(add_writing, "demo/add") == 4.0
+    assert grade(add_slowly_at_zero, "demo/add") == 3.0
+    assert grade(add_crashing_at_zero, "demo/add") == 3.0
+    assert len(list(temporary.iterdir())) == 1  # the running grader's own folder
+    client._LOCAL.stop()
+    assert list(temporary.iterdir()) == []
+
+
+def test_a_server_socket_appears_only_once_it_listens(tmp_path, monkeypatch):
+    """Whoever starts a server connects as soon as the socket's path exists; a socket bound there but not yet
+    listening would refuse that connection (seen on a loaded machine)."""
+    path = tmp_path / "grader.sock"
+    seen_at_listen = []
+    listen = socket.socket.listen
+    monkeypatch.setattr(socket.socket, "listen", lambda self, *args: (seen_at_listen.append(path.exists()),
+                                                                      listen(self, *args))[1])
+    with server.listen(path) as listener, socket.socket(socket.AF_UNIX) as connection:
+        connection.connect(str(path))
+        listener.accept()[0].close()
+    assert seen_at_listen == [False]
 
 
 def test_a_stopped_suite_takes_the_processes_the_answer_started_with_it(course, quick_limits, tmp_path):
