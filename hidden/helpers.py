@@ -112,7 +112,7 @@ def test_momentum_step_keeps_shape_and_dtype(answer):
 _generator = torch.Generator().manual_seed(4)
 CURVATURES = torch.tensor([10.0, 3.0, 1.0, 0.3, 0.1, 1.0], dtype=torch.float64)
 ADAPTIVE_X0 = torch.tensor([1.0, -2.0, 0.5, 3.0, -1.0, 2.0], dtype=torch.float64)
-STEPS = 250
+STEPS = 100
 NOISE = 0.1 * torch.randn(STEPS, 6, generator=_generator, dtype=torch.float64)
 RARE = torch.ones(STEPS, 6, dtype=torch.float64)
 RARE[:, 5] = (torch.arange(STEPS) % 10 == 0).double()

@@ -41,7 +41,7 @@ SETTINGS = {
     "all at once": {"lr": 0.01, "betas": (0.5, 0.99), "eps": 1e-6, "weight_decay": 0.1},
 }
 # Adam's steps divide by the root of small averages, so rounding differences between two correct codings grow
-# over a run; on this problem and with these settings they stay below the tolerances over 200 steps.
+# over a run; on this problem and with these settings they stay below the tolerances over 100 steps.
 
 
 def describe(settings):
@@ -110,23 +110,23 @@ def test_keeps_its_settings_in_param_groups(answer):
 @requirement("behaviour")
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_trains_like_adamw_in_float64(answer, name):
-    """trains a float64 network for 200 steps to the same weights as torch.optim.AdamW"""
+    """trains a float64 network for 100 steps to the same weights as torch.optim.AdamW"""
     settings = SETTINGS[name]
-    model, _ = train(answer, settings, 200, dtype=torch.float64)
-    reference, _ = train(ReferenceAdamW, settings, 200, dtype=torch.float64)
+    model, _ = train(answer, settings, 100, dtype=torch.float64)
+    reference, _ = train(ReferenceAdamW, settings, 100, dtype=torch.float64)
     assert all(weight.dtype == torch.float64 for weight in model.parameters()), "float64 weights changed dtype"
-    assert_same_weights(model, reference, f"in float64 with {describe(settings)} the weights after 200 steps differ "
+    assert_same_weights(model, reference, f"in float64 with {describe(settings)} the weights after 100 steps differ "
                                           "from torch.optim.AdamW's", float32=False)
 
 
 @requirement("behaviour")
 @pytest.mark.parametrize("name", ["defaults", "lr 0.01", "betas (0.8, 0.99)"])
 def test_trains_like_adamw_in_float32(answer, name):
-    """trains a float32 network for 200 steps to the same weights as torch.optim.AdamW"""
+    """trains a float32 network for 100 steps to the same weights as torch.optim.AdamW"""
     settings = SETTINGS[name]
-    model, _ = train(answer, settings, 200)
-    reference, _ = train(ReferenceAdamW, settings, 200)
-    assert_same_weights(model, reference, f"with {describe(settings)} the weights after 200 steps differ from "
+    model, _ = train(answer, settings, 100)
+    reference, _ = train(ReferenceAdamW, settings, 100)
+    assert_same_weights(model, reference, f"with {describe(settings)} the weights after 100 steps differ from "
                                           "torch.optim.AdamW's")
 
 
@@ -147,13 +147,13 @@ def test_trains_an_mlp_on_digits_like_adamw(answer):
         torch.manual_seed(1)
         model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 10))
         optimizer = optimizer_class(model.parameters(), lr=3e-3, weight_decay=0.1)
-        for step in range(200):
+        for step in range(100):
             batch = order[(step * 64) % 1728:(step * 64) % 1728 + 64]
             optimizer.zero_grad()
             torch.nn.functional.cross_entropy(model(images[batch]), labels[batch]).backward()
             optimizer.step()
         models.append(model)
-    assert_same_weights(*models, "after 200 minibatch steps on the digits the weights differ from torch.optim.AdamW's")
+    assert_same_weights(*models, "after 100 minibatch steps on the digits the weights differ from torch.optim.AdamW's")
 
 
 def two_groups(model):

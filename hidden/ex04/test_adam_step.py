@@ -43,14 +43,14 @@ SETTINGS = {
 @requirement("behaviour")
 @pytest.mark.parametrize("name", list(SETTINGS))
 def test_runs_like_torch_in_float64(answer, name):
-    """takes the same 250 steps as torch.optim.Adam on a noisy quadratic, in float64"""
+    """takes the same 100 steps as torch.optim.Adam on a noisy quadratic, in float64"""
     assert_runs_like_torch(answer, ALGORITHM, SETTINGS[name])
 
 
 @requirement("behaviour")
 @pytest.mark.parametrize("name", ["lr 0.01", "all at once"])
 def test_runs_like_torch_in_float32(answer, name):
-    """takes the same 250 steps as torch.optim.Adam in float32"""
+    """takes the same 100 steps as torch.optim.Adam in float32"""
     assert_runs_like_torch(answer, ALGORITHM, SETTINGS[name], dtype=torch.float32)
 
 
