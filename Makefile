@@ -10,11 +10,12 @@ STAMP := $(VENV)/.installed
 book: $(STAMP)
 	LRCOURSE_PROGRESS=0 $(BIN)/jupyter-book build . --warningiserror --keep-going
 
-# The mutation run of the hidden suites (one worker) goes beside pytest, whose phases often leave a core idle;
-# its report is printed after pytest's, and either one failing fails the target.
+# pytest runs on two workers, a test file each at a time (CI has two cores; a file's tests share what its fixtures
+# built or graded). The mutation run of the hidden suites (one worker) goes beside them, filling the moments a
+# worker waits; its report is printed after pytest's, and either one failing fails the target.
 test: $(STAMP)
 	log=$$(mktemp); $(BIN)/python -m lrgrader mutants --workers 1 >$$log 2>&1 & mutants=$$!; \
-	$(BIN)/python -m pytest; tests=$$?; \
+	$(BIN)/python -m pytest -n 2 --dist loadfile; tests=$$?; \
 	wait $$mutants; checked=$$?; cat $$log; rm -f $$log; \
 	test $$tests -eq 0 && test $$checked -eq 0
 

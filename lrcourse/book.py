@@ -1,4 +1,5 @@
-"""The book's chapters as notebooks: which they are and how long each takes to execute."""
+"""The book's chapters as notebooks: which they are, how long each takes to execute, and what the book build
+made of them."""
 
 import time
 from pathlib import Path
@@ -28,6 +29,26 @@ def execute(path: Path, timeout: int = 600):
     nbclient.NotebookClient(notebook, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}}).execute()
     return notebook, time.perf_counter() - start
+
+
+def executed(path: Path, root: Path = ROOT):
+    """The chapter at ``path`` as the last book build executed it (``make book`` keeps every executed chapter in
+    its cache, _build/.jupyter_cache). Raises LookupError if no build executed the chapter as it stands now."""
+    from jupyter_cache import get_cache
+    from myst_nb.core.read import read_myst_markdown_notebook
+
+    cache = get_cache(root / "_build" / ".jupyter_cache")
+    try:  # matched by the code of its cells, as the build matches it
+        record = cache.match_cache_notebook(read_myst_markdown_notebook(path.read_text()))
+    except KeyError:
+        raise LookupError(f"no book build executed {path.name} as it stands: run make book") from None
+    return cache.get_cache_bundle(record.pk).nb
+
+
+def errors(notebook) -> list[str]:
+    """The errors that the notebook's cells raised."""
+    return [f"{output.get('ename')}: {output.get('evalue')}" for cell in notebook.cells if cell.cell_type == "code"
+            for output in cell.get("outputs", []) if output.get("output_type") == "error"]
 
 
 def stderr_outputs(notebook) -> list[str]:

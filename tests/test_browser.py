@@ -13,7 +13,6 @@ import http.server
 import os
 import re
 import shutil
-import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,6 @@ import yaml
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
-SITE = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps calling home, which a closed network refuses.
@@ -57,15 +55,6 @@ def has_dollar_math(markdown: str) -> bool:
     """Whether MyST text has $...$ math outside its code (fenced blocks, code cells, inline code)."""
     prose = re.sub(r"^(`{3,}|~{3,}).*?^\1", "", markdown, flags=re.S | re.M)
     return re.search(r"\$[^$\s][^$]*\$", re.sub(r"`[^`\n]*`", "", prose)) is not None
-
-
-@pytest.fixture(scope="session")
-def site() -> Path:
-    """The book, built with the README's command so the pages tested are the ones published."""
-    result = subprocess.run(["make", "book"], cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL)
-    if result.returncode != 0:
-        pytest.fail(f"make book failed:\n{result.stdout[-6000:]}\n{result.stderr[-6000:]}")
-    return SITE
 
 
 @pytest.fixture(scope="session")
