@@ -127,9 +127,12 @@ class _LocalGrader:
             self.stop()  # the folder of a grader that ended
             self._folder = tempfile.mkdtemp(prefix="lrgrader-")
             path = Path(self._folder) / "grader.sock"
+            # A session of its own, so that a kernel killed with its process group (as Jupyter stops kernels) leaves
+            # its grader the time to see it gone and remove its folder.
             self._process = subprocess.Popen(
-                [sys.executable, "-I", "-m", "lrgrader.server", "--socket", str(path)], cwd=self._folder,
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                [sys.executable, "-I", "-m", "lrgrader.server", "--socket", str(path), "--owner", str(os.getpid())],
+                cwd=self._folder, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True)
             deadline = time.monotonic() + LIMITS.start_wall_seconds
             while not path.exists():
                 if self._process.poll() is not None or time.monotonic() > deadline:

@@ -141,12 +141,20 @@ def _verdict(item: str, points: float, report: bytes, in_time: bool, first_failu
     return Verdict(item, points, run.checks, problem, run.broken_rules, run.attempts, run.crashes, run.requirements)
 
 
-def serve(socket_path: str, assignment: str | None = None, ledger: Path | None = None, preload: bool = True):
-    """Serve the kernels that connect to ``socket_path``, one request at a time, until killed."""
+def serve(socket_path: str, assignment: str | None = None, ledger: Path | None = None, preload: bool = True,
+          owner: int | None = None):
+    """Serve the kernels that connect to ``socket_path``, one request at a time, until killed; or, given the pid
+    of the ``owner`` that started it (a learner's kernel, which may be killed without a chance to stop its grader),
+    until that process has ended, and then remove the socket's folder."""
     listener = listen(socket_path)  # before the heavy imports: a kernel that comes early waits in the backlog
     if preload:
         import_for(assignment)
     while True:
+        if owner is not None and not select.select([listener], [], [], 1.0)[0]:
+            if os.getppid() != owner:
+                shutil.rmtree(Path(socket_path).parent, ignore_errors=True)
+                return
+            continue
         connection, _ = listener.accept()
         with connection:
             connection.settimeout(60)
@@ -235,9 +243,9 @@ def listen(path: str | Path) -> socket.socket:
     socket would exist a moment before it listens, and a connection in that moment is refused: on a loaded
     machine the moment is long enough (a worker's grader template, seen refusing both tries of a submission).
     """
-    staging = f"{path}.{os.getpid()}"
+    staging = Path(path).with_name(f".{Path(path).name}")  # one character longer: Unix socket paths are short
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(staging)
+    listener.bind(str(staging))
     listener.listen()
     os.rename(staging, path)
     return listener
@@ -299,12 +307,14 @@ def main(argv: list[str]):
                                                             "request at this socket (see Template)")
     parser.add_argument("--assignment", help="grade this assignment's items only")
     parser.add_argument("--ledger", type=Path, help="append every verdict to this file (JSON lines)")
+    parser.add_argument("--owner", type=int, metavar="PID", help="the process that started this grader (its parent): "
+                                                                 "end once it has, removing the socket's folder")
     args = parser.parse_args(argv)
     one_thread_each()
     if args.template:
         _serve_template(args.template, args.assignment)
     else:
-        serve(args.socket, args.assignment, args.ledger)
+        serve(args.socket, args.assignment, args.ledger, owner=args.owner)
 
 
 if __name__ == "__main__":

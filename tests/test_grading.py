@@ -6,11 +6,13 @@ the grader runs as in a learner's kernel, in a process that grade() starts.
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import nbformat
 import numpy as np
@@ -231,14 +233,9 @@ def test_the_grader_recovers_from_a_suite_that_timed_out_and_from_a_lost_server(
     assert grade(add, "demo/add") == 4.0
 
 
-def test_grading_leaves_no_folder_behind(course, quick_limits, tmp_path, monkeypatch):
+def test_grading_leaves_no_folder_behind(course, quick_limits, monkeypatch):
     """The grader's, the checks' and every answer's working folders go when they are done, a timed-out and a
     crashed answer's too (mutation testing grades thousands of answers: each left a folder in /tmp)."""
-    temporary = tmp_path / "tmp"
-    temporary.mkdir()
-    monkeypatch.setenv("TMPDIR", str(temporary))  # read by the grader this test starts
-    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
-
     def add_writing(a, b):
         open("scratch.txt", "w").write("kept?")
         return a + b
@@ -248,12 +245,34 @@ def test_grading_leaves_no_folder_behind(course, quick_limits, tmp_path, monkeyp
             os._exit(1)
         return a + b
 
-    assert grade(add_writing, "demo/add") == 4.0
-    assert grade(add_slowly_at_zero, "demo/add") == 3.0
-    assert grade(add_crashing_at_zero, "demo/add") == 3.0
-    assert len(list(temporary.iterdir())) == 1  # the running grader's own folder
-    client._LOCAL.stop()
-    assert list(temporary.iterdir()) == []
+    # A folder of its own for the grader this test starts (TMPDIR), not in tmp_path, whose depth would leave no
+    # room in a Unix socket's path.
+    temporary = Path(tempfile.mkdtemp())
+    monkeypatch.setenv("TMPDIR", str(temporary))
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    try:
+        assert grade(add_writing, "demo/add") == 4.0
+        assert grade(add_slowly_at_zero, "demo/add") == 3.0
+        assert grade(add_crashing_at_zero, "demo/add") == 3.0
+        assert len(list(temporary.iterdir())) == 1  # the running grader's own folder
+        client._LOCAL.stop()
+        assert list(temporary.iterdir()) == []
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+
+
+def test_a_grader_whose_kernel_was_killed_ends_and_removes_its_folder():
+    """Jupyter stops a kernel by killing its process group, which leaves no chance to stop the kernel's grader."""
+    kernel = subprocess.run(
+        [sys.executable, "-c", "import os, signal\nfrom lrgrader import client\nprint(client._LOCAL.socket(), flush=True)\n"
+                               "os.killpg(0, signal.SIGKILL)"],
+        capture_output=True, text=True, start_new_session=True)
+    folder = Path(kernel.stdout.strip()).parent
+    assert folder.name.startswith("lrgrader-"), kernel.stdout + kernel.stderr
+    deadline = time.monotonic() + 30
+    while folder.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not folder.exists(), "the grader outlived its kernel, or left its folder"
 
 
 def test_a_server_socket_appears_only_once_it_listens(tmp_path, monkeypatch):
