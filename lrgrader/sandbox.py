@@ -252,8 +252,6 @@ def _template(assignment: str) -> Template:
     return template
 
 
-
-
 def _wait_for(path: Path, pid: int):
     deadline = time.monotonic() + LIMITS.start_wall_seconds
     while not path.exists():
