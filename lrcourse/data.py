@@ -95,20 +95,50 @@ def load(name: str, *, device: torch.device | str | None = None, seed: int = 0,
         return _sort(seed, test_fraction, train_size, device)
     if name == "mnist1d":
         x_train, y_train, x_test, y_test = _mnist1d(seed)
-    else:
-        x, y = _RAW[name]()
-        stratify = y if name != "diabetes" else None
-        x_train, x_test, y_train, y_test = train_test_split(
-            x, y, test_size=test_fraction, random_state=seed, stratify=stratify)
-    x_train, y_train = x_train[:train_size], y_train[:train_size]
+        return _standardized(name, x_train[:train_size], y_train[:train_size], x_test, y_test, device=device,
+                             standardize=standardize, per_feature=False, regression=False)
+    x, y = _RAW[name]()
+    return from_arrays(x, y, name=name, device=device, seed=seed, test_fraction=test_fraction,
+                       train_size=train_size, standardize=standardize,
+                       per_feature=name in ("breast_cancer", "diabetes"), regression=name == "diabetes")
 
+
+def from_arrays(x, y, *, name: str = "arrays", device: torch.device | str | None = None, seed: int = 0,
+                test_fraction: float = 0.2, train_size: int | None = None, standardize: bool = True,
+                per_feature: bool = True, regression: bool | None = None) -> Dataset:
+    """Your own arrays as a :class:`Dataset`, split and scaled the way :func:`load` does it.
+
+    ``x`` is (samples, features); ``y`` holds integer classes (0, 1, ...) or, for ``regression``, one
+    number per sample (by default, regression when ``y`` holds floats). The test split takes
+    ``test_fraction`` of the samples, drawn from ``seed`` and stratified by class; features are
+    standardized with the training split's statistics only, each feature on its own (``per_feature``)
+    or all with one mean and scale (better for pixels); regression targets are standardized too.
+    """
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y)
+    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
+        raise ValueError(f"x must be 2-D (samples, features) and y 1-D with one value per sample; got shapes "
+                         f"{x.shape} and {y.shape}")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
+    if regression is None:
+        regression = np.issubdtype(y.dtype, np.floating)
+    if not regression and (not np.issubdtype(y.dtype, np.integer) or y.min() < 0):
+        raise ValueError("class labels must be integers 0, 1, 2 ...; pass regression=True for numeric targets")
+    x_train, x_test, y_train, y_test = train_test_split(
+        x, y, test_size=test_fraction, random_state=seed, stratify=None if regression else y)
+    return _standardized(name, x_train[:train_size], y_train[:train_size], x_test, y_test, device=device,
+                         standardize=standardize, per_feature=per_feature, regression=regression)
+
+
+def _standardized(name, x_train, y_train, x_test, y_test, *, device, standardize, per_feature, regression):
+    """The tensors of a split data set, with features (if ``standardize``) and regression targets standardized
+    on the training split only."""
     if standardize:
-        axis = 0 if name in ("breast_cancer", "diabetes") else None
+        axis = 0 if per_feature else None
         mean, scale = x_train.mean(axis=axis), x_train.std(axis=axis)
         scale = np.where(scale > 0, scale, 1.0)
         x_train, x_test = (x_train - mean) / scale, (x_test - mean) / scale
-
-    if name == "diabetes":
+    if regression:
         y_mean, y_scale = y_train.mean(), y_train.std()
         y_train, y_test = (y_train - y_mean) / y_scale, (y_test - y_mean) / y_scale
         num_classes, y_dtype = None, torch.float32

@@ -5,6 +5,7 @@ Set ``LRCOURSE_DEVICE`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``) to override the
 """
 
 import os
+from typing import NamedTuple
 
 import torch
 
@@ -43,3 +44,23 @@ def describe(device: torch.device) -> str:
         name = f"CPU, {threads} thread{'s' if threads > 1 else ''}"
     size = "large" if large_configuration(device) else "small"
     return f"Running on {device} ({name}), torch {torch.__version__}, {size} configuration"
+
+
+class Setup(NamedTuple):
+    """Where a chapter runs: the device, and whether it runs the large configuration."""
+
+    device: torch.device
+    large: bool
+
+
+def setup(threads: int | None = 1) -> Setup:
+    """A chapter's first line: pick the device, say which, and on a CPU train on ``threads`` threads.
+
+    Most of the course's models are small: on one thread they train about as fast as on several, and
+    leave the other cores of a shared machine free. ``threads=None`` keeps torch's default (every core).
+    """
+    device = pick_device()
+    if device.type == "cpu" and threads is not None:
+        torch.set_num_threads(threads)
+    print(describe(device))
+    return Setup(device, large_configuration(device))

@@ -1,6 +1,6 @@
 """Reading a training history the way an experienced practitioner would, and saying what to try.
 
-:func:`diagnose` looks at a :class:`~lrcourse.training.History` for the common
+:func:`diagnose` looks at a :class:`~lrcourse.results.History` for the common
 ways a run goes wrong because of its learning rate (or despite it) and returns
 its findings, each with the evidence it rests on and the cure to try first.
 The thresholds are plain numbers stated in each check; chapter 8 shows every
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .training import History
+from .results import History
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,8 @@ def diagnose(history: History, window: int = 20) -> list[Finding]:
     ``window`` is the number of steps over which the end of the run is judged (smoothing, trend, noise).
     """
     losses = np.asarray(history.loss, dtype=float)
+    if history.stop_reason:  # a run that stopped early has diverged, however few steps it took
+        return [_diverged(history, losses, window)]
     if len(losses) < 2 * window:
         raise ValueError(f"the history holds {len(losses)} steps; diagnosing needs at least {2 * window} "
                          "(lower window, or train longer)")

@@ -19,7 +19,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .data import Dataset
-from .training import _default_loss, check_lr, show_progress
+from .training import check_lr, default_loss, show_progress
 
 
 @dataclass
@@ -38,7 +38,9 @@ def range_test(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer
                progress: bool | None = None) -> RangeTest:
     """Raise the rate from ``start_lr`` to ``end_lr`` over ``steps`` minibatch steps and record the loss.
 
-    Step k uses the rate ``start_lr * (end_lr / start_lr) ** (k / (steps - 1))`` in every parameter
+    ``optimizer`` brings its kind and settings (momentum, betas, weight decay); its learning rate is
+    overwritten at every step by the test's own, in every parameter group, and put back afterwards, so
+    the rate it was built with does not matter. Step k uses the rate ``start_lr * (end_lr / start_lr) ** (k / (steps - 1))`` in every parameter
     group. The smoothed curve is an exponential moving average of the losses with weight ``smoothing``
     on the newest, divided by ``1 - (1 - smoothing) ** (k + 1)`` so that its first values are not pulled
     towards zero. The test stops early once the smoothed loss exceeds ``diverge_factor`` times its lowest
@@ -59,7 +61,7 @@ def range_test(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer
 
     saved_model, saved_optimizer = copy.deepcopy(model.state_dict()), copy.deepcopy(optimizer.state_dict())
     was_training = model.training
-    loss_fn = loss_fn or _default_loss(data)
+    loss_fn = loss_fn or default_loss(data)
     generator = torch.Generator().manual_seed(seed)
     lrs = start_lr * (end_lr / start_lr) ** (np.arange(steps) / (steps - 1))
     losses, smoothed = [], []

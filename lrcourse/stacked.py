@@ -20,6 +20,7 @@ rounding (``tests/test_stacked.py`` checks it against :func:`lrcourse.training.t
 import functools
 import math
 import time
+from copy import deepcopy
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -28,7 +29,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from .data import Dataset
-from .training import History, bfloat16_autocast, minibatch_plan
+from .results import History
+from .training import DIVERGENCE_FACTOR, TrainSettings, bfloat16_autocast, divergence_reason, minibatch_plan
 
 # Optimizers whose step is the learning rate times a rate-free quantity (see the module's docstring).
 RATE_LINEAR_OPTIMIZERS = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.Adagrad,
@@ -38,62 +40,74 @@ STACKABLE_LAYERS = (nn.Sequential, nn.Linear, nn.Conv2d, nn.ReLU, nn.Tanh, nn.GE
                     nn.Flatten, nn.Unflatten, nn.Identity)
 
 
-def can_stack(model: nn.Module, optimizer: Callable, train_kwargs: dict) -> bool:
-    """Whether a sweep of ``model`` with ``optimizer`` and these training settings can run stacked."""
+def can_stack(model: nn.Module, optimizer: Callable, settings: TrainSettings) -> bool:
+    """Whether a sweep of ``model`` with ``optimizer`` and these settings can run stacked.
+
+    Every setting stacks except a scheduler and callbacks, which act on one optimizer and one model.
+    """
     factory = optimizer.func if isinstance(optimizer, functools.partial) else optimizer
     plain_convolutions = all(layer.groups == 1 and layer.padding_mode == "zeros" for layer in model.modules()
                              if isinstance(layer, nn.Conv2d))
     return (isinstance(factory, type) and issubclass(factory, RATE_LINEAR_OPTIMIZERS) and plain_convolutions
             and all(type(layer) in STACKABLE_LAYERS for layer in model.modules())
-            and not set(train_kwargs) - {"epochs", "steps", "batch_size", "loss_fn", "autocast"})
+            and settings.scheduler is None and not settings.callbacks)
 
 
 def train_stacked(model: nn.Module, data: Dataset, optimizer: Callable[..., torch.optim.Optimizer],
-                  lrs: Sequence[float], *, epochs: int = 1, steps: int | None = None, batch_size: int | None = None,
-                  seed: int = 0, loss_fn: Callable | None = None, autocast: bool = False) -> list[History]:
-    """Train a copy of ``model`` at each rate of ``lrs``, all at once; one :class:`History` per rate.
+                  lrs: Sequence[float], settings: TrainSettings) -> tuple[list[History], dict]:
+    """Train a copy of ``model`` at each rate of ``lrs``, all at once, with ``settings``.
 
-    Each copy starts from ``model``'s weights and sees the minibatches of ``seed``, exactly as
-    :func:`lrcourse.training.train` would train it alone. A copy whose loss stops being finite stops
-    there, with the same ``stop_reason``, while the others go on.
+    Each copy starts from ``model``'s weights and sees the minibatches of ``settings.seed``, exactly as
+    :func:`lrcourse.training.train` would train it alone. A copy whose loss stops being finite, or passes
+    the divergence limit, stops there, with the same ``stop_reason``, while the others go on. Returns one
+    :class:`History` per rate and the trained weights, stacked (see :func:`unstack`).
     """
-    losses_of = _losses_of_copies(data, loss_fn)
+    if not can_stack(model, optimizer, settings):
+        raise ValueError("stacking needs a model of plain layers (no normalization or dropout), one of the "
+                         "optimizers SGD, Adam, AdamW, Adagrad or RMSprop, and no scheduler or callbacks")
+    losses_of = _losses_of_copies(data, settings.loss_fn)
     count = len(lrs)
     weights, _ = torch.func.stack_module_state([model] * count)
     params = list(weights.values())
+    forward = forward_pass(model, weights)
     stepper = optimizer(params, lr=1.0)
     rates = torch.tensor(lrs, dtype=params[0].dtype, device=data.device)
-    alive = torch.ones(count, dtype=torch.bool, device=data.device)
+    # p <- p_step + (1 - lr_k) (p_old - p_step) = p_old + lr_k (p_step - p_old): each copy's move scaled by its rate
+    keep = [(1.0 - rates).view(-1, *[1] * (param.ndim - 1)) for param in params]
     before = [torch.empty_like(param) for param in params]
     histories = [History(label=f"lr={lr:.3g}") for lr in lrs]
+    limit = None
     start = time.perf_counter()
-    for batches in minibatch_plan(data, epochs=epochs, steps=steps, batch_size=batch_size, seed=seed):
-        # Everything recorded stays on the device until the epoch ends: no round trip to the host per step.
-        records = {"loss": [], "alive": [], "accuracy": []}
+    for batches in minibatch_plan(data, settings):
+        # Everything recorded stays on the device until the epoch ends: no round trip to the host per step. A copy
+        # that diverges mid-epoch trains on to its end, harming no other copy (each computes alone), and its
+        # history stops at its first broken loss, as train() stops a run.
+        losses_per_step, outputs_per_step = [], []
         for batch in batches:
             targets = data.y_train[batch]
-            with bfloat16_autocast(data.device, autocast):
-                outputs = stacked_forward(model, weights, data.x_train[batch])
+            with bfloat16_autocast(data.device, settings.autocast):
+                outputs = forward(data.x_train[batch])
                 losses = losses_of(outputs, targets).float()
-            alive = alive & torch.isfinite(losses.detach())  # a copy stops at its first non-finite loss
-            stepper.zero_grad(set_to_none=True)
-            torch.where(alive, losses, 0.0).sum().backward()
+            if limit is None:  # every copy starts from the same weights on the same batch: one first loss
+                limit = DIVERGENCE_FACTOR * losses.detach()[0].abs().clamp(min=1.0)
+            for param in params:  # what zero_grad(set_to_none=True) does, without its overhead
+                param.grad = None
+            losses.sum().backward()
             with torch.no_grad():
                 torch._foreach_copy_(before, params)
                 stepper.step()
-                # p <- p_step + (1 - lr_k) (p_old - p_step) = p_old + lr_k (p_step - p_old); a stopped copy keeps p_old
-                keep = 1.0 - torch.where(alive, rates, 0.0)
-                torch._foreach_lerp_(params, before, [keep.view(-1, *[1] * (p.ndim - 1)) for p in params])
-            records["loss"].append(losses.detach())
-            records["alive"].append(alive)
+                torch._foreach_lerp_(params, before, keep)
+            losses_per_step.append(losses.detach())
             if data.is_classification:
-                records["accuracy"].append((outputs.argmax(dim=-1) == targets).float().flatten(1).mean(dim=1))
-        _record_epoch(histories, lrs, {name: torch.stack(values).cpu().numpy() for name, values in records.items()
-                                       if values})
+                outputs_per_step.append(outputs.detach())
+        losses = torch.stack(losses_per_step)
+        healthy = (torch.isfinite(losses) & (losses <= limit)).int().cumprod(dim=0).sum(dim=0)
+        accuracies = _accuracies_per_step(outputs_per_step, data, batches) if outputs_per_step else None
+        _record_epoch(histories, lrs, losses.cpu().numpy(), healthy.cpu().numpy(), float(limit), accuracies)
         running = [k for k, history in enumerate(histories) if not history.diverged]
         if not running:
             break
-        test_losses, test_accuracies = _evaluate_stacked(model, weights, data, losses_of)
+        test_losses, test_accuracies = _evaluate_stacked(forward, data, losses_of)
         for k in running:
             histories[k].test_loss.append(float(test_losses[k]))
             if data.is_classification:
@@ -101,25 +115,46 @@ def train_stacked(model: nn.Module, data: Dataset, optimizer: Callable[..., torc
     seconds = (time.perf_counter() - start) / count
     for history in histories:
         history.seconds = seconds
-    return histories
+    return histories, weights
 
 
-def _record_epoch(histories: list[History], lrs: Sequence[float], records: dict[str, np.ndarray]):
-    """Append one epoch's per-step records, arrays of shape (steps, copies), to the histories of the running copies."""
+def unstack(model: nn.Module, weights: dict) -> list[nn.Module]:
+    """One copy of ``model`` per stacked copy in ``weights``, holding that copy's trained weights."""
+    copies = []
+    for k in range(len(next(iter(weights.values())))):
+        copy = deepcopy(model)
+        copy.load_state_dict({name: value[k].detach().clone() for name, value in weights.items()})
+        copies.append(copy)
+    return copies
+
+
+def _record_epoch(histories: list[History], lrs: Sequence[float], losses: np.ndarray, healthy: np.ndarray,
+                  limit: float, accuracies: np.ndarray | None):
+    """Append one epoch's per-step losses and accuracies, arrays of shape (steps, copies), to the histories of
+    the copies still running; ``healthy[k]`` counts copy k's steps before its first broken loss."""
     for k, history in enumerate(histories):
         if history.diverged:
             continue
-        steps = int(records["alive"][:, k].sum())  # a copy runs until its first non-finite loss, then stops
-        losses = records["loss"][:steps, k]
-        history.loss.extend(losses.tolist())
+        steps = int(healthy[k])
+        history.loss.extend(losses[:steps, k].tolist())
         history.lr.extend([float(lrs[k])] * steps)
-        if "accuracy" in records:
-            history.accuracy.extend(records["accuracy"][:steps, k].tolist())
-        if steps < len(records["alive"]):
-            history.stop_reason = (f"the training loss became {records['loss'][steps, k]} "
-                                   f"at step {len(history.loss)}")
+        if accuracies is not None:
+            history.accuracy.extend(accuracies[:steps, k].tolist())
+        if steps < len(losses):
+            history.stop_reason = divergence_reason(float(losses[steps, k]), limit, len(history.loss))
         else:
-            history.train_loss.append(float(np.mean(losses)))
+            history.train_loss.append(float(np.mean(losses[:, k])))
+
+
+def _accuracies_per_step(outputs_per_step: list[torch.Tensor], data: Dataset, batches: list) -> np.ndarray:
+    """Each copy's minibatch accuracy at each step of an epoch, shape (steps, copies), from the epoch's outputs
+    in a few calls rather than a few per step."""
+    targets = torch.cat([data.y_train[batch] for batch in batches])
+    correct = (torch.cat(outputs_per_step, dim=1).argmax(dim=-1) == targets).flatten(1).float()  # (copies, samples)
+    sizes = torch.tensor([0] + [output[0].numel() // output.shape[-1] for output in outputs_per_step])
+    ends = torch.cumsum(sizes, 0).to(correct.device)
+    counts = torch.nn.functional.pad(correct.cumsum(dim=1), (1, 0))[:, ends]  # correct answers before each step's end
+    return ((counts[:, 1:] - counts[:, :-1]) / sizes[1:].to(correct.device)).T.cpu().numpy()
 
 
 def _losses_of_copies(data: Dataset, loss_fn: Callable | None) -> Callable:
@@ -134,17 +169,34 @@ def _losses_of_copies(data: Dataset, loss_fn: Callable | None) -> Callable:
         def cross_entropy(outputs, targets):
             # classes second and copies last, (batch, classes, ..., copies): one call for all copies, and the
             # fastest layout for cross_entropy on a CPU (4x faster here than copies first)
-            each = F.cross_entropy(outputs.movedim(0, -1).movedim(-2, 1),
+            each = F.cross_entropy(_ContiguousGradient.apply(outputs).movedim(0, -1).movedim(-2, 1),
                                    targets.unsqueeze(-1).expand(*targets.shape, len(outputs)), reduction="none")
             return each.flatten(0, -2).mean(dim=0)
         return cross_entropy
     return lambda outputs, targets: (outputs.reshape(len(outputs), *targets.shape) - targets).pow(2).flatten(1).mean(1)
 
 
+class _ContiguousGradient(torch.autograd.Function):
+    """The identity, whose gradient is made contiguous on the way back.
+
+    The stacked loss reads the outputs in another layout, so their gradient arrives as a strided view; the
+    last layer's batched matrix product would then copy it one copy at a time, at a cost larger than the
+    product itself on a CPU.
+    """
+
+    @staticmethod
+    def forward(ctx, outputs):
+        return outputs.view_as(outputs)
+
+    @staticmethod
+    def backward(ctx, gradient):
+        return gradient.contiguous()
+
+
 @torch.no_grad()
-def _evaluate_stacked(model: nn.Module, weights: dict, data: Dataset, losses_of: Callable):
+def _evaluate_stacked(forward: Callable, data: Dataset, losses_of: Callable):
     """Test loss and accuracy (NaN for regression) of every copy, as two arrays."""
-    outputs = stacked_forward(model, weights, data.x_test)
+    outputs = forward(data.x_test)
     losses = losses_of(outputs, data.y_test).cpu().numpy()
     if not data.is_classification:
         return losses, np.full(len(losses), math.nan)
@@ -153,31 +205,61 @@ def _evaluate_stacked(model: nn.Module, weights: dict, data: Dataset, losses_of:
 
 def stacked_forward(module: nn.Module, weights: dict, inputs: torch.Tensor) -> torch.Tensor:
     """The outputs of every copy of ``module`` on the same ``inputs``, stacked: shape (K, batch, ...)."""
-    outputs, stacked = _forward(module, weights, "", inputs, False)
-    return outputs if stacked else outputs.expand(len(next(iter(weights.values()))), *outputs.shape)
+    return forward_pass(module, weights)(inputs)
 
 
-def _forward(module: nn.Module, weights: dict, prefix: str, h: torch.Tensor, stacked: bool):
-    """Apply one layer to ``h``, which has the copies' dimension first once ``stacked``."""
+def forward_pass(module: nn.Module, weights: dict) -> Callable[[torch.Tensor], torch.Tensor]:
+    """:func:`stacked_forward` as a function of the inputs, its layers looked up once: a sweep calls it at every
+    step, and a small model's step is short enough for the look-ups to count."""
+    layers = list(_layers(module, weights, ""))
+    count = len(next(iter(weights.values())))
+
+    def forward(h: torch.Tensor) -> torch.Tensor:
+        stacked = False  # whether h has the copies' dimension first yet
+        for layer in layers:
+            h, stacked = layer(h, stacked)
+        return h if stacked else h.expand(count, *h.shape)
+
+    return forward
+
+
+def _layers(module: nn.Module, weights: dict, prefix: str):
+    """The layers of ``module`` in order, each as a function of ``(h, stacked)`` giving the same pair."""
     if isinstance(module, nn.Sequential):
         for name, child in module.named_children():
-            h, stacked = _forward(child, weights, f"{prefix}{name}.", h, stacked)
-        return h, stacked
-    if isinstance(module, nn.Linear):
-        weight, bias = weights[prefix + "weight"], weights.get(prefix + "bias")
-        x = h if stacked else h.expand(len(weight), *h.shape)  # the copies share their first input
-        rows = x.flatten(1, -2)  # (copies, rows, in): one batched matrix product, the bias added in the same call
-        out = (torch.bmm(rows, weight.transpose(1, 2)) if bias is None
-               else torch.baddbmm(bias.unsqueeze(1), rows, weight.transpose(1, 2)))
-        return out.view(*x.shape[:-1], -1), True
-    if isinstance(module, nn.Conv2d):
-        weight, bias = weights[prefix + "weight"], weights.get(prefix + "bias")
-        count, channels_out = weight.shape[:2]
-        # the copies side by side along the channels, each convolved with its own weights: groups=count
-        x = h.transpose(0, 1).flatten(1, 2) if stacked else h.repeat(1, count, 1, 1)
-        out = F.conv2d(x, weight.flatten(0, 1), None if bias is None else bias.flatten(), module.stride,
-                       module.padding, module.dilation, groups=count)
-        return out.unflatten(1, (count, channels_out)).transpose(0, 1), True
-    if isinstance(module, (nn.MaxPool2d, nn.Flatten, nn.Unflatten)) and stacked:
-        return module(h.flatten(0, 1)).unflatten(0, h.shape[:2]), True
-    return module(h), stacked  # elementwise layers, and shape layers before the first weight
+            yield from _layers(child, weights, f"{prefix}{name}.")
+    elif isinstance(module, nn.Linear):
+        yield functools.partial(_linear, weights[prefix + "weight"], weights.get(prefix + "bias"))
+    elif isinstance(module, nn.Conv2d):
+        yield functools.partial(_conv2d, module, weights[prefix + "weight"], weights.get(prefix + "bias"))
+    elif isinstance(module, (nn.MaxPool2d, nn.Flatten, nn.Unflatten)):
+        yield functools.partial(_reshaping, module)
+    else:
+        yield lambda h, stacked: (module(h), stacked)  # elementwise layers
+
+
+def _linear(weight: torch.Tensor, bias: torch.Tensor | None, h: torch.Tensor, stacked: bool):
+    if not stacked:  # the copies share their input: one matrix product with all copies' rows side by side
+        out = F.linear(h, weight.flatten(0, 1), None if bias is None else bias.flatten())
+        return out.unflatten(-1, weight.shape[:2]).movedim(-2, 0), True
+    rows = h.flatten(1, -2)  # (copies, rows, in): one batched matrix product, the bias added in the same call
+    out = (torch.bmm(rows, weight.transpose(1, 2)) if bias is None
+           else torch.baddbmm(bias.unsqueeze(1), rows, weight.transpose(1, 2)))
+    return out.view(*h.shape[:-1], -1), True
+
+
+def _conv2d(module: nn.Conv2d, weight: torch.Tensor, bias: torch.Tensor | None, h: torch.Tensor, stacked: bool):
+    count, channels_out = weight.shape[:2]
+    # the copies side by side along the channels: on a shared input, one convolution with every copy's
+    # filters; on stacked inputs, each copy convolved with its own filters (groups=count)
+    x = h.transpose(0, 1).flatten(1, 2) if stacked else h
+    out = F.conv2d(x, weight.flatten(0, 1), None if bias is None else bias.flatten(), module.stride,
+                   module.padding, module.dilation, groups=count if stacked else 1)
+    return out.unflatten(1, (count, channels_out)).transpose(0, 1), True
+
+
+def _reshaping(module: nn.Module, h: torch.Tensor, stacked: bool):
+    """Pooling and reshaping layers, which act on one sample: the copies' dimension joins the batch's."""
+    if not stacked:  # shape layers before the first weight
+        return module(h), False
+    return module(h.flatten(0, 1)).unflatten(0, h.shape[:2]), True

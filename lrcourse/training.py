@@ -1,53 +1,25 @@
-"""The course's one training loop, and the one learning-rate sweep built on it.
+"""The course's one training loop: every chapter trains through :func:`train`.
 
-Every chapter trains through :func:`train` and sweeps learning rates through
-:func:`sweep`, so a change here (a faster path, a new record) reaches the whole book.
+Its settings are one :class:`TrainSettings`, which the stacked sweep (:mod:`lrcourse.stacked`) shares, and
+what a chapter wants to watch at every step (gradient norms, update sizes) it watches through a
+:class:`Callback`; so a change here (a faster path, a new record) reaches the whole book.
 """
 
 import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.optim.lr_scheduler import LRScheduler
 from tqdm.auto import tqdm
 
 from .data import Dataset
-
-
-@dataclass
-class History:
-    """What one training run recorded.
-
-    Per step: ``loss`` and, for classification, ``accuracy`` (both of the
-    minibatch), and ``lr`` (of the first parameter group). Per epoch:
-    ``train_loss`` (mean over the epoch's minibatches), ``test_loss`` and, for
-    classification, ``test_accuracy``.
-    ``stop_reason`` says why a run ended early, or is ``None``.
-    """
-
-    label: str = ""
-    loss: list[float] = field(default_factory=list)
-    accuracy: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    train_loss: list[float] = field(default_factory=list)
-    test_loss: list[float] = field(default_factory=list)
-    test_accuracy: list[float] = field(default_factory=list)
-    stop_reason: str | None = None
-    seconds: float = 0.0
-
-    @property
-    def diverged(self) -> bool:
-        return self.stop_reason is not None
-
-    @property
-    def final_loss(self) -> float:
-        """Training loss of the last epoch; infinite for a run that diverged."""
-        return math.inf if self.diverged or not self.train_loss else self.train_loss[-1]
+from .results import History
 
 
 def check_lr(lr, name: str = "lr") -> float:
@@ -71,72 +43,145 @@ def show_progress(progress: bool | None) -> bool:
     return "NBGRADER_EXECUTION" not in os.environ and os.environ.get("LRCOURSE_PROGRESS", "1") != "0"
 
 
-def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, epochs: int = 1,
-          steps: int | None = None, batch_size: int | None = None, seed: int = 0, loss_fn: Callable | None = None,
-          scheduler: Callable[[torch.optim.Optimizer], object] | None = None, autocast: bool = False,
-          label: str = "", progress: bool | None = None, verbose: bool = True) -> History:
+@dataclass(frozen=True)
+class TrainSettings:
+    """How a model is trained: the settings shared by :func:`train` and the stacked sweep
+    (:func:`lrcourse.stacked.train_stacked`), so that the two cannot drift apart.
+
+    ``batch_size=None`` takes the whole training set at every step (full-batch gradient descent), so
+    ``epochs`` is then the number of steps. ``steps``, if given, sets the budget in steps instead of
+    epochs (the last epoch may end early), which compares batch sizes at equal numbers of updates.
+    Minibatches are reshuffled each epoch from ``seed``. ``start_step`` resumes a run from a checkpoint:
+    the run takes the plan's minibatches from that step on, as the interrupted run would have.
+
+    ``loss_fn`` defaults to cross-entropy for classification and mean squared error for regression.
+    ``scheduler`` makes a learning-rate scheduler: a function of the optimizer, for example
+    ``partial(CosineAnnealingLR, T_max=500)``, or a scheduler already built (to resume one). It is
+    stepped after every optimizer step, so its horizons count steps, not epochs; except
+    ``ReduceLROnPlateau``, which is stepped once an epoch with the epoch's mean training loss, the only
+    loss it sees when it decides. ``callbacks`` see every step (:class:`Callback`).
+
+    ``autocast=True`` runs the forward pass in bfloat16 where torch deems it safe (matrix products,
+    convolutions; losses stay in float32): on a GPU with bfloat16 tensor cores that is several times
+    the throughput of float32, at about three significant digits per product.
+    """
+
+    epochs: int = 1
+    steps: int | None = None
+    batch_size: int | None = None
+    seed: int = 0
+    start_step: int = 0
+    loss_fn: Callable | None = None
+    scheduler: Callable | LRScheduler | None = None
+    callbacks: Sequence["Callback"] = ()
+    autocast: bool = False
+
+    def __post_init__(self):
+        for name in ("epochs", "steps", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if isinstance(self.start_step, bool) or not isinstance(self.start_step, int) or self.start_step < 0:
+            raise ValueError(f"start_step must be an integer >= 0, got {self.start_step!r}")
+
+
+@dataclass
+class Step:
+    """What a :class:`Callback` sees of one training step."""
+
+    index: int  # counted from the start of the plan, so a resumed run goes on counting
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    loss: torch.Tensor  # the minibatch's loss, still on the device: reading it waits for the device
+    outputs: torch.Tensor
+    batch: torch.Tensor | slice
+
+
+class Callback:
+    """Something that watches every step of :func:`train`; override the moments you need.
+
+    ``before_step`` runs once the gradients are computed and before the optimizer moves the weights,
+    ``after_step`` once it has moved them (and the scheduler has stepped).
+    """
+
+    def before_step(self, step: Step):
+        pass
+
+    def after_step(self, step: Step):
+        pass
+
+
+# A run has diverged once its loss is not finite, or has grown this many times above its first value (or
+# above 1, if that was smaller): the weights have left every region where training makes progress, even
+# when the numbers stay finite.
+DIVERGENCE_FACTOR = 1e3
+
+
+def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, settings: TrainSettings | None = None,
+          *, label: str = "", progress: bool | None = None, verbose: bool = True, **setting_values) -> History:
     """Train ``model`` on ``data.x_train`` with ``optimizer`` and return its :class:`History`.
 
-    ``batch_size=None`` takes the whole training set at every step (full-batch
-    gradient descent), so ``epochs`` is then the number of steps. ``steps``, if
-    given, sets the budget in steps instead of epochs (the last epoch may end
-    early), which compares batch sizes at equal numbers of updates. Minibatches are
-    reshuffled each epoch from ``seed``. The loss defaults to cross-entropy for
-    classification and mean squared error for regression. The losses are read once
-    an epoch, not at every step (on a GPU each read waits for the device); a run whose
-    loss stops being finite stops at the end of that epoch, and its history ends
-    at the first non-finite loss, with the reason; so does a printed line when ``verbose``.
-
-    ``scheduler``, if given, is called once with the optimizer to make a learning-
-    rate scheduler, for example ``partial(CosineAnnealingLR, T_max=500)``. It is
-    stepped after every optimizer step, so its horizons count steps, not epochs;
-    except ``ReduceLROnPlateau``, which is stepped once an epoch with the epoch's
-    mean training loss, the only loss it sees when it decides.
-
-    ``autocast=True`` runs the forward pass in bfloat16 where torch deems it safe (matrix
-    products, convolutions; losses stay in float32): on a GPU with bfloat16 tensor cores that is
-    several times the throughput of float32, at about three significant digits per product.
+    The settings (epochs or steps, batch size, seed, loss, scheduler, callbacks ...) are those of
+    :class:`TrainSettings`, given as keywords (``train(model, data, optimizer, epochs=5, batch_size=64)``)
+    or as one object, which keywords then amend. The losses are read once an epoch, not at every step
+    (on a GPU each read waits for the device). A run whose loss stops being finite, or grows
+    ``DIVERGENCE_FACTOR`` times above its first value, stops at the end of that epoch; its history ends
+    just before that loss, with the reason, and so does a printed line when ``verbose``.
     """
+    settings = replace(settings or TrainSettings(), **setting_values)
     for group in optimizer.param_groups:
         check_lr(group["lr"], "the optimizer's lr")
-    loss_fn = loss_fn or _default_loss(data)
-    scheduler = scheduler(optimizer) if scheduler is not None else None
+    loss_fn = settings.loss_fn or default_loss(data)
+    scheduler = settings.scheduler
+    if scheduler is not None and not isinstance(scheduler, LRScheduler):
+        scheduler = scheduler(optimizer)
     on_plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
-    plan = minibatch_plan(data, epochs=epochs, steps=steps, batch_size=batch_size, seed=seed)
+    plan = minibatch_plan(data, settings)
 
     history = History(label=label)
     start = time.perf_counter()
-    bar = tqdm(total=plan.total_steps, desc=label or "training", leave=False,
+    bar = tqdm(total=plan.total_steps - plan.start_step, desc=label or "training", leave=False,
                disable=not show_progress(progress))
     model.train()
+    index, limit = plan.start_step, None
     for batches in plan:
         # The losses and accuracies stay on the device until the epoch ends: no round trip to the host per step.
         losses, accuracies = [], []
         for batch in batches:
             targets = data.y_train[batch]
-            with bfloat16_autocast(data.device, autocast):
+            with bfloat16_autocast(data.device, settings.autocast):
                 outputs = model(data.x_train[batch])
-                if not history.loss and not losses:
+                if limit is None:
                     _check_outputs(outputs, data)
                 loss = loss_fn(outputs, targets)
+            if limit is None:
+                limit = DIVERGENCE_FACTOR * loss.detach().float().abs().clamp(min=1.0)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            step = Step(index, model, optimizer, loss, outputs, batch)
+            for callback in settings.callbacks:
+                callback.before_step(step)
             history.lr.append(optimizer.param_groups[0]["lr"])  # the rate this step used
             optimizer.step()
             if scheduler is not None and not on_plateau:
                 scheduler.step()
+            for callback in settings.callbacks:
+                callback.after_step(step)
             losses.append(loss.detach())
             if data.is_classification:
                 accuracies.append((outputs.argmax(dim=-1) == targets).float().mean())
+            index += 1
             bar.update()
-        values = torch.stack(losses).float().cpu().numpy()
-        finite = int(np.isfinite(values).cumprod().sum())  # the steps before the first non-finite loss
-        history.loss.extend(values[:finite].tolist())
+        values = torch.stack(losses).float()
+        broken = ~torch.isfinite(values) | (values > limit)
+        values = values.cpu().numpy()
+        healthy = int(np.logical_not(broken.cpu().numpy()).cumprod().sum())  # the steps before the first broken one
+        history.loss.extend(values[:healthy].tolist())
         if accuracies:
-            history.accuracy.extend(torch.stack(accuracies)[:finite].cpu().tolist())
-        if finite < len(values):  # what came after that loss is thrown away: the run stopped there
+            history.accuracy.extend(torch.stack(accuracies)[:healthy].cpu().tolist())
+        if healthy < len(values):  # what came after that loss is thrown away: the run stopped there
             del history.lr[len(history.loss):]
-            history.stop_reason = f"the training loss became {values[finite]} at step {len(history.loss)}"
+            history.stop_reason = divergence_reason(values[healthy], float(limit), len(history.loss))
             break
         history.train_loss.append(float(np.mean(values)))
         bar.set_postfix(loss=f"{history.train_loss[-1]:.3g}")
@@ -153,6 +198,14 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, *, 
     return history
 
 
+def divergence_reason(loss: float, limit: float, step: int) -> str:
+    """Why a run stopped, for :attr:`History.stop_reason`."""
+    if not math.isfinite(loss):
+        return f"the training loss became {loss} at step {step}"
+    return (f"the training loss became {loss:.3g} at step {step}, past {limit:.3g}, "
+            f"the limit of {DIVERGENCE_FACTOR:g} times its first value")
+
+
 def bfloat16_autocast(device: torch.device, enabled: bool) -> torch.autocast:
     """The context in which :func:`train` runs a forward pass when asked for ``autocast``."""
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=enabled)
@@ -163,7 +216,8 @@ class MinibatchPlan:
     """Which samples each step of a run takes: iterating gives, epoch by epoch, the list of its batches.
 
     A batch is a tensor of indices into the training set, or ``slice(None)`` for the whole set. The order
-    is reshuffled every epoch from the seed, so that every run with the same seed sees the same batches.
+    is reshuffled every epoch from the seed, so that every run with the same seed sees the same batches;
+    the steps before ``start_step`` are skipped (their epochs' shuffles still drawn).
     """
 
     num_train: int
@@ -172,33 +226,36 @@ class MinibatchPlan:
     total_steps: int
     seed: int
     device: torch.device
+    start_step: int = 0
 
     def __iter__(self):
         generator = torch.Generator().manual_seed(self.seed)
-        left = self.total_steps
+        done = 0
         for _ in range(self.epochs):
             if self.batch_size < self.num_train:
                 order = torch.randperm(self.num_train, generator=generator).to(self.device)
-                batches = [order[first:first + self.batch_size]
-                           for first in range(0, self.num_train, self.batch_size)][:left]
+                batches = [order[first:first + self.batch_size] for first in range(0, self.num_train, self.batch_size)]
             else:
-                batches = [slice(None)][:left]
-            yield batches
-            left -= len(batches)
+                batches = [slice(None)]
+            batches = batches[:self.total_steps - done]
+            skip = min(max(self.start_step - done, 0), len(batches))
+            done += len(batches)
+            if batches[skip:]:
+                yield batches[skip:]
 
 
-def minibatch_plan(data: Dataset, *, epochs: int = 1, steps: int | None = None, batch_size: int | None = None,
-                   seed: int = 0) -> MinibatchPlan:
-    """The batches of a run of ``epochs`` epochs, or of ``steps`` steps, as :func:`train` takes them."""
-    for name, value in (("epochs", epochs), ("steps", steps), ("batch_size", batch_size)):
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+def minibatch_plan(data: Dataset, settings: TrainSettings | None = None, **setting_values) -> MinibatchPlan:
+    """The batches of a run with these settings (:class:`TrainSettings`), as :func:`train` takes them."""
+    settings = replace(settings or TrainSettings(), **setting_values)
     num_train = len(data.x_train)
-    batch_size = min(batch_size or num_train, num_train)
+    batch_size = min(settings.batch_size or num_train, num_train)
     steps_per_epoch = math.ceil(num_train / batch_size)
-    if steps is not None:
-        epochs = math.ceil(steps / steps_per_epoch)
-    return MinibatchPlan(num_train, batch_size, epochs, steps or epochs * steps_per_epoch, seed, data.device)
+    epochs = math.ceil(settings.steps / steps_per_epoch) if settings.steps is not None else settings.epochs
+    total_steps = settings.steps or epochs * steps_per_epoch
+    if settings.start_step >= total_steps:
+        raise ValueError(f"start_step must come before the run's last step, {total_steps}; "
+                         f"got {settings.start_step}")
+    return MinibatchPlan(num_train, batch_size, epochs, total_steps, settings.seed, data.device, settings.start_step)
 
 
 @torch.no_grad()
@@ -208,121 +265,14 @@ def evaluate(model: nn.Module, data: Dataset, loss_fn: Callable | None = None) -
     model.eval()
     outputs = model(data.x_test)
     model.train(was_training)
-    loss = (loss_fn or _default_loss(data))(outputs, data.y_test).item()
+    loss = (loss_fn or default_loss(data))(outputs, data.y_test).item()
     if not data.is_classification:
         return loss, None
     return loss, (outputs.argmax(dim=-1) == data.y_test).float().mean().item()
 
 
-@dataclass
-class Sweep:
-    """Histories of one model trained at each learning rate, for each seed.
-
-    ``histories[i][j]`` is seed ``seeds[i]`` at rate ``lrs[j]``.
-    """
-
-    lrs: np.ndarray
-    seeds: tuple[int, ...]
-    histories: list[list[History]]
-
-    def final_losses(self) -> np.ndarray:
-        """Final training loss, shape ``(len(seeds), len(lrs))``; ``inf`` where a run diverged."""
-        return np.array([[h.final_loss for h in row] for row in self.histories])
-
-    def final_accuracies(self) -> np.ndarray:
-        """Test accuracy after the last epoch, shape ``(len(seeds), len(lrs))``; NaN where a run diverged."""
-        return np.array([[h.test_accuracy[-1] if h.test_accuracy and not h.diverged else np.nan for h in row]
-                         for row in self.histories])
-
-    def good_lrs(self, within: float = 0.1) -> tuple[float, float]:
-        """The band of good rates: the lowest and highest rate of the unbroken run of rates around
-        :meth:`best_lr` whose median final loss is within the fraction ``within`` of the best median loss.
-
-        Its width, ``high / low``, says how precisely a learning rate must be tuned; it is only as fine as
-        the sweep's grid, and a band that reaches the grid's edge may extend beyond it.
-        """
-        if not within >= 0:
-            raise ValueError(f"within must be a fraction >= 0, got {within!r}")
-        median, best = self._best()
-        good = median <= median[best] + within * abs(median[best])
-        low = high = best
-        while low > 0 and good[low - 1]:
-            low -= 1
-        while high < len(good) - 1 and good[high + 1]:
-            high += 1
-        return float(self.lrs[low]), float(self.lrs[high])
-
-    def best_lr(self) -> float:
-        """The rate with the lowest median final loss over seeds."""
-        return float(self.lrs[self._best()[1]])
-
-    def _best(self) -> tuple[np.ndarray, int]:
-        """The median final loss of each rate, and the index of the lowest."""
-        median = np.median(self.final_losses(), axis=0)
-        if not np.isfinite(median).any():
-            raise ValueError("no learning rate in this sweep trained without diverging on most seeds")
-        return median, int(np.argmin(median))
-
-
-def sweep(make_model: Callable[[], nn.Module], data: Dataset, lrs: Sequence[float], *,
-          optimizer: Callable[..., torch.optim.Optimizer] = torch.optim.SGD, seeds: Sequence[int] = (0,),
-          stacked: bool | None = None, progress: bool | None = None, **train_kwargs) -> Sweep:
-    """Train a fresh ``make_model()`` at every rate in ``lrs`` for every seed.
-
-    ``optimizer`` is called as ``optimizer(model.parameters(), lr=lr)``; pass a
-    ``functools.partial`` to fix its other settings. The seed sets both the
-    initial weights and the minibatch order, so two rates with the same seed
-    start from the same weights. Other keyword arguments go to :func:`train`.
-
-    The rates of a seed are trained at once, in one batched computation
-    (:mod:`lrcourse.stacked`), with the same results up to rounding, whenever the model,
-    optimizer and settings allow it (:func:`lrcourse.stacked.can_stack`): several times faster
-    for a small model. ``stacked=False`` trains one rate at a time; ``stacked=True`` raises a
-    ValueError where stacking does not apply.
-    """
-    lrs = np.asarray(lrs, dtype=float)
-    if lrs.ndim != 1 or len(lrs) == 0:
-        raise ValueError(f"lrs must be a non-empty 1-D sequence of learning rates, got shape {lrs.shape}")
-    for i, lr in enumerate(lrs):
-        check_lr(lr, f"lrs[{i}]")
-    seeds = tuple(seeds)
-    if not seeds:
-        raise ValueError("seeds must name at least one seed")
-
-    from .stacked import can_stack, train_stacked  # it builds on this module
-
-    bar = tqdm(total=len(seeds) * len(lrs), desc="sweep", disable=not show_progress(progress))
-    histories = []
-    for seed in seeds:
-        if stacked is not False:
-            torch.manual_seed(seed)
-            model = make_model().to(data.device)
-            if can_stack(model, optimizer, train_kwargs):
-                histories.append(train_stacked(model, data, optimizer, list(lrs), seed=seed, **train_kwargs))
-                bar.update(len(lrs))
-                continue
-            if stacked:
-                raise ValueError("stacked=True needs a model of plain layers (no normalization or dropout), one of "
-                                 "the optimizers SGD, Adam, AdamW, Adagrad or RMSprop, and no scheduler")
-        row = []
-        for lr in lrs:
-            torch.manual_seed(seed)
-            model = make_model().to(data.device)
-            history = train(model, data, optimizer(model.parameters(), lr=lr), seed=seed,
-                            label=f"lr={lr:.3g}", progress=False, verbose=False, **train_kwargs)
-            row.append(history)
-            bar.update()
-        histories.append(row)
-    bar.close()
-    result = Sweep(lrs, seeds, histories)
-    diverged = np.isinf(result.final_losses())
-    if diverged.any():
-        print(f"{diverged.sum()} of {diverged.size} runs diverged; "
-              f"the smallest rate that diverged was {lrs[diverged.any(axis=0)].min():.3g}.")
-    return result
-
-
-def _default_loss(data: Dataset) -> Callable:
+def default_loss(data: Dataset) -> Callable:
+    """Cross-entropy for classification, mean squared error for regression."""
     if data.is_classification:  # one class per sample, or per position of a sequence
         return lambda outputs, targets: F.cross_entropy(outputs.flatten(0, -2), targets.flatten())
     return lambda outputs, targets: F.mse_loss(outputs.reshape(targets.shape), targets)

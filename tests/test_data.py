@@ -89,3 +89,25 @@ def test_the_sort_task_pairs_each_sequence_with_its_sorted_self():
     assert sort.x_train.dtype == torch.int64 and sort.num_classes == data.SORT_VOCABULARY
     assert torch.equal(sort.y_train, sort.x_train.sort(dim=1).values)
     assert torch.equal(sort.x_train, data.load("sort", device="cpu", seed=3, train_size=200).x_train)
+
+
+def test_own_arrays_become_a_dataset_split_and_scaled_as_load_does_it():
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer()
+    own = data.from_arrays(bunch.data, bunch.target, name="mine", device="cpu", seed=3)
+    loaded = data.load("breast_cancer", device="cpu", seed=3)
+    assert torch.allclose(own.x_train, loaded.x_train) and torch.equal(own.y_test, loaded.y_test)
+    assert own.num_classes == 2 and own.name == "mine"
+    assert torch.allclose(own.x_train.mean(dim=0), torch.zeros(own.num_features), atol=1e-5)
+    targets = bunch.data[:, 0] * 2.0 + 1.0
+    regression = data.from_arrays(bunch.data[:, 1:], targets, device="cpu")
+    assert regression.num_classes is None and abs(regression.y_train.mean().item()) < 1e-5
+
+
+@pytest.mark.parametrize("x, y, message", [(np.zeros((4, 2)), np.zeros(3, dtype=int), "one value per sample"),
+                                           (np.zeros(4), np.zeros(4, dtype=int), "2-D"),
+                                           (np.zeros((4, 2)), np.array([0, 1, -1, 1]), "class labels")])
+def test_arrays_that_cannot_be_a_dataset_are_refused(x, y, message):
+    with pytest.raises(ValueError, match=message):
+        data.from_arrays(x, y, device="cpu")

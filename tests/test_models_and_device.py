@@ -53,3 +53,18 @@ def test_a_misspelt_size_is_an_error(monkeypatch):
     monkeypatch.setenv("LRCOURSE_SIZE", "huge")
     with pytest.raises(ValueError, match="LRCOURSE_SIZE must be 'small' or 'large'"):
         device.large_configuration(torch.device("cpu"))
+
+
+def test_setup_names_the_device_and_sets_one_thread_on_a_cpu(monkeypatch, capsys):
+    monkeypatch.setenv("LRCOURSE_DEVICE", "cpu")
+    monkeypatch.setenv("LRCOURSE_SIZE", "large")
+    threads = torch.get_num_threads()
+    try:
+        where, large = device.setup()
+        assert where == torch.device("cpu") and large and torch.get_num_threads() == 1
+        assert capsys.readouterr().out.startswith("Running on cpu (CPU, 1 thread)")
+        torch.set_num_threads(threads)
+        device.setup(threads=None)
+        assert torch.get_num_threads() == threads
+    finally:
+        torch.set_num_threads(threads)

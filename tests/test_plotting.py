@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lrcourse import plotting
-from lrcourse.training import History, Sweep
+from lrcourse.results import History, Sweep
 
 
 def sweep_with_divergence():

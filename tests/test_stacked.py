@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrcourse import data, models, training
+from lrcourse import data, models, results, sweeps, training
 from lrcourse.stacked import can_stack, stacked_forward
 
 
@@ -35,7 +35,7 @@ def test_a_stacked_sweep_equals_one_run_per_rate(digits, name):
     lrs = [centre / 10, centre / 3, centre, 3 * centre]
     settings = {"make_model": lambda: models.mlp(digits.num_features, 10, hidden=(16,)), "data": digits,
                 "lrs": lrs, "optimizer": optimizer, "seeds": (0, 1), "epochs": 2, "batch_size": 64}
-    one_by_one, at_once = training.sweep(**settings), training.sweep(stacked=True, **settings)
+    one_by_one, at_once = sweeps.sweep(stacked=False, **settings), sweeps.sweep(stacked=True, **settings)
     for row, stacked_row in zip(one_by_one.histories, at_once.histories):
         for history, stacked_history in zip(row, stacked_row):
             assert np.allclose(history.loss, stacked_history.loss, rtol=1e-4, atol=1e-5)
@@ -50,9 +50,20 @@ def test_a_copy_that_diverges_stops_alone(digits):
     lrs = [0.1, 1e6]
     settings = {"make_model": lambda: models.mlp(digits.num_features, 10, hidden=(16,)), "data": digits,
                 "lrs": lrs, "epochs": 3, "batch_size": 64}
-    one_by_one, at_once = training.sweep(**settings), training.sweep(stacked=True, **settings)
+    one_by_one, at_once = sweeps.sweep(stacked=False, **settings), sweeps.sweep(stacked=True, **settings)
     fine, blown = at_once.histories[0]
     assert blown.diverged and blown.stop_reason == one_by_one.histories[0][1].stop_reason
+    assert not fine.diverged and np.allclose(fine.loss, one_by_one.histories[0][0].loss, rtol=1e-4, atol=1e-5)
+
+
+def test_a_copy_whose_loss_explodes_but_stays_finite_stops_alone_as_one_run_would():
+    diabetes = data.load("diabetes", device="cpu")
+    settings = {"make_model": lambda: models.linear(diabetes.num_features, 1), "data": diabetes,
+                "lrs": [0.1, 3.0], "epochs": 60}
+    one_by_one, at_once = sweeps.sweep(stacked=False, **settings), sweeps.sweep(stacked=True, **settings)
+    fine, blown = at_once.histories[0]
+    assert "times its first value" in blown.stop_reason
+    assert blown.stop_reason == one_by_one.histories[0][1].stop_reason and len(blown.loss) < 60
     assert not fine.diverged and np.allclose(fine.loss, one_by_one.histories[0][0].loss, rtol=1e-4, atol=1e-5)
 
 
@@ -60,7 +71,7 @@ def test_regression_and_convolutions_stack_too():
     diabetes = data.load("diabetes", device="cpu")
     settings = {"make_model": lambda: models.mlp(diabetes.num_features, 1, hidden=(8,)), "data": diabetes,
                 "lrs": [0.01, 0.03], "epochs": 3, "batch_size": 64}
-    one_by_one, at_once = training.sweep(**settings), training.sweep(stacked=True, **settings)
+    one_by_one, at_once = sweeps.sweep(stacked=False, **settings), sweeps.sweep(stacked=True, **settings)
     assert np.allclose(one_by_one.final_losses(), at_once.final_losses(), rtol=1e-4)
     torch.manual_seed(0)
     cnn = models.small_cnn(10, image_shape=(1, 8, 8), channels=4)
@@ -74,18 +85,21 @@ def test_regression_and_convolutions_stack_too():
     (torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4)), torch.optim.SGD, {}),
     (torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Dropout(0.1)), torch.optim.SGD, {}),
     (torch.nn.Linear(4, 4), torch.optim.LBFGS, {}),
-    (torch.nn.Linear(4, 4), torch.optim.SGD, {"scheduler": None}),
-], ids=["batch norm", "dropout", "LBFGS", "a scheduler"])
+    (torch.nn.Linear(4, 4), torch.optim.SGD,
+     {"scheduler": functools.partial(torch.optim.lr_scheduler.StepLR, step_size=5)}),
+    (torch.nn.Linear(4, 4), torch.optim.SGD, {"callbacks": [training.Callback()]}),
+], ids=["batch norm", "dropout", "LBFGS", "a scheduler", "callbacks"])
 def test_what_cannot_be_stacked_is_refused(model, optimizer, settings):
-    assert not can_stack(model, optimizer, settings)
+    assert can_stack(torch.nn.Linear(4, 4), torch.optim.SGD, training.TrainSettings())
+    assert not can_stack(model, optimizer, training.TrainSettings(**settings))
 
 
 def test_a_stacked_sweep_that_cannot_be_is_an_error(digits):
-    with pytest.raises(ValueError, match="stacked=True needs"):
-        training.sweep(lambda: torch.nn.Sequential(torch.nn.Linear(64, 10), torch.nn.Dropout(0.5)), digits, [0.1],
+    with pytest.raises(ValueError, match="stacking needs"):
+        sweeps.sweep(lambda: torch.nn.Sequential(torch.nn.Linear(64, 10), torch.nn.Dropout(0.5)), digits, [0.1],
                        stacked=True)
 
 
 def test_a_stacked_sweep_checks_its_budget_like_train(digits):
     with pytest.raises(ValueError, match="epochs"):
-        training.sweep(lambda: models.linear(digits.num_features, 10), digits, [0.1], stacked=True, epochs=0)
+        sweeps.sweep(lambda: models.linear(digits.num_features, 10), digits, [0.1], stacked=True, epochs=0)

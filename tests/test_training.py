@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrcourse import data, models, training
+from lrcourse import data, models, results, sweeps, training
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,17 @@ def test_the_same_seed_gives_the_same_run(cancer):
     assert run(1) != run(2)
 
 
+def test_a_run_whose_loss_explodes_but_stays_finite_has_diverged(diabetes):
+    """Past 1000 times its first loss a run has left every region where training makes progress."""
+    torch.manual_seed(0)
+    model = models.linear(diabetes.num_features, 1)
+    history = training.train(model, diabetes, torch.optim.SGD(model.parameters(), lr=3.0), epochs=60,
+                             verbose=False)
+    assert history.diverged and "times its first value" in history.stop_reason
+    assert all(math.isfinite(value) and value <= 1e3 * max(history.loss[0], 1) for value in history.loss)
+    assert len(history.loss) < 60
+
+
 def test_a_diverging_run_stops_and_says_so(diabetes, capsys):
     model = models.linear(diabetes.num_features, 1)
     history = training.train(model, diabetes, torch.optim.SGD(model.parameters(), lr=100.0), epochs=500,
@@ -97,7 +108,7 @@ def test_no_progress_bar_under_nbgrader(cancer, capsys, monkeypatch):
     assert not training.show_progress(None)
     model = models.linear(cancer.num_features, 2)
     training.train(model, cancer, torch.optim.SGD(model.parameters(), lr=0.1), epochs=2)
-    training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.1], epochs=2)
+    sweeps.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.1], epochs=2)
     assert capsys.readouterr().err == ""
 
 
@@ -110,7 +121,7 @@ def test_progress_bars_are_on_by_default_and_can_be_silenced(monkeypatch):
 
 
 def test_a_sweep_trains_each_rate_from_the_same_start(cancer):
-    result = training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.01, 0.1, 1.0],
+    result = sweeps.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.01, 0.1, 1.0],
                             seeds=(0, 1), epochs=20, progress=False)
     assert result.final_losses().shape == (2, 3)
     for row in result.histories:
@@ -122,19 +133,23 @@ def test_a_sweep_trains_each_rate_from_the_same_start(cancer):
 
 def test_a_sweep_passes_optimizer_settings_through(cancer):
     momentum = functools.partial(torch.optim.SGD, momentum=0.9)
-    plain = training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.05], epochs=10)
-    heavy = training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.05], epochs=10,
+    plain = sweeps.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.05], epochs=10)
+    heavy = sweeps.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.05], epochs=10,
                            optimizer=momentum)
     assert plain.histories[0][0].loss[1:] != heavy.histories[0][0].loss[1:]
 
 
-def test_a_sweep_reports_divergence_and_refuses_a_sweep_that_all_diverged(diabetes, capsys):
-    result = training.sweep(lambda: models.linear(diabetes.num_features, 1), diabetes, [0.1, 1e3, 1e4],
-                            epochs=300, progress=False)
+@pytest.mark.parametrize("progress", [True, False])
+def test_a_sweep_reports_divergence_only_with_progress_and_refuses_a_sweep_that_all_diverged(diabetes, capsys,
+                                                                                             progress):
+    result = sweeps.sweep(lambda: models.linear(diabetes.num_features, 1), diabetes, [0.1, 1e3, 1e4],
+                          epochs=300, progress=progress)
     assert np.isinf(result.final_losses()[0, 1:]).all() and np.isfinite(result.final_losses()[0, 0])
-    assert "2 of 3 runs diverged; the smallest rate that diverged was 1e+03" in capsys.readouterr().out
+    summary = "2 of 3 runs diverged; the smallest rate that diverged was 1e+03."
+    assert result.summary() == summary
+    assert (summary in capsys.readouterr().out) == progress
     assert result.best_lr() == 0.1
-    doomed = training.sweep(lambda: models.linear(diabetes.num_features, 1), diabetes, [1e4], epochs=300)
+    doomed = sweeps.sweep(lambda: models.linear(diabetes.num_features, 1), diabetes, [1e4], epochs=300)
     with pytest.raises(ValueError, match="no learning rate"):
         doomed.best_lr()
 
@@ -143,16 +158,16 @@ def test_a_sweep_reports_divergence_and_refuses_a_sweep_that_all_diverged(diabet
                                           ([], "non-empty"), ([[0.1]], "1-D")])
 def test_bad_learning_rates_in_a_sweep_are_named(cancer, lrs, message):
     with pytest.raises(ValueError, match=message):
-        training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, lrs)
+        sweeps.sweep(lambda: models.linear(cancer.num_features, 2), cancer, lrs)
 
 
 def test_a_sweep_needs_a_seed(cancer):
     with pytest.raises(ValueError, match="seeds"):
-        training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.1], seeds=())
+        sweeps.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.1], seeds=())
 
 
 def test_final_accuracies_leave_diverged_runs_out(cancer):
-    result = training.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.1, 1e38], epochs=5)
+    result = sweeps.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.1, 1e38], epochs=5)
     assert result.histories[0][1].diverged
     accuracies = result.final_accuracies()
     assert accuracies.shape == (1, 2)
@@ -204,9 +219,9 @@ def test_a_sequence_task_trains_with_one_class_per_position():
 def test_good_rates_are_the_unbroken_band_around_the_best():
     def fake(losses_by_seed):
         lrs = np.geomspace(1e-3, 1.0, len(losses_by_seed[0]))
-        histories = [[training.History(train_loss=[loss]) if math.isfinite(loss)
-                      else training.History(stop_reason="diverged") for loss in row] for row in losses_by_seed]
-        return training.Sweep(lrs, tuple(range(len(losses_by_seed))), histories)
+        histories = [[results.History(train_loss=[loss]) if math.isfinite(loss)
+                      else results.History(stop_reason="diverged") for loss in row] for row in losses_by_seed]
+        return results.Sweep(lrs, tuple(range(len(losses_by_seed))), histories)
 
     result = fake([[1.0, 0.5, 0.2, 0.21, 0.3, 0.215, math.inf]])
     assert result.good_lrs(within=0.1) == (result.lrs[2], result.lrs[3]), "the 0.215 beyond the bump is not joined"
@@ -236,7 +251,7 @@ def host_reads(monkeypatch):
 @pytest.mark.parametrize("stacked", [False, True])
 def test_the_training_loops_read_the_device_once_an_epoch_not_every_step(cancer, host_reads, stacked):
     lrs = [0.01, 0.1]
-    result = training.sweep(lambda: models.mlp(cancer.num_features, 2, hidden=(8,)), cancer, lrs, epochs=2,
+    result = sweeps.sweep(lambda: models.mlp(cancer.num_features, 2, hidden=(8,)), cancer, lrs, epochs=2,
                             batch_size=8, stacked=stacked)
     steps = len(result.histories[0][0].loss)
     assert steps == 2 * 57
@@ -245,7 +260,7 @@ def test_the_training_loops_read_the_device_once_an_epoch_not_every_step(cancer,
 
 def test_autocast_trains_in_bfloat16_close_to_float32(cancer):
     def run(autocast, stacked):
-        return training.sweep(lambda: models.mlp(cancer.num_features, 2, hidden=(16,)), cancer, [0.05, 0.2],
+        return sweeps.sweep(lambda: models.mlp(cancer.num_features, 2, hidden=(16,)), cancer, [0.05, 0.2],
                               epochs=3, batch_size=32, autocast=autocast, stacked=stacked).histories[0]
 
     exact = run(False, False)
@@ -259,8 +274,86 @@ def test_autocast_trains_in_bfloat16_close_to_float32(cancer):
 def test_a_sweep_stacks_whatever_it_can_and_runs_the_rest_one_rate_at_a_time(cancer):
     settings = {"make_model": lambda: models.mlp(cancer.num_features, 2, hidden=(8,)), "data": cancer,
                 "lrs": [0.01, 0.1], "epochs": 2, "batch_size": 64}
-    default, stacked = training.sweep(**settings), training.sweep(stacked=True, **settings)
+    default, stacked = sweeps.sweep(**settings), sweeps.sweep(stacked=True, **settings)
     assert [h.loss for h in default.histories[0]] == [h.loss for h in stacked.histories[0]]
-    with_scheduler = training.sweep(scheduler=functools.partial(torch.optim.lr_scheduler.StepLR, step_size=5),
+    with_scheduler = sweeps.sweep(scheduler=functools.partial(torch.optim.lr_scheduler.StepLR, step_size=5),
                                     **settings)
     assert with_scheduler.histories[0][1].lr[:6] == [0.1] * 5 + [pytest.approx(0.01)]
+
+
+def test_callbacks_see_every_step_before_and_after_the_weights_move(cancer):
+    """What chapter 8 logs: the gradient norm before the step and each update's size after it."""
+    class Watch(training.Callback):
+        def __init__(self):
+            self.indices, self.moves = [], []
+
+        def before_step(self, step):
+            self.indices.append(step.index)
+            self.weight = step.model.weight.detach().clone()
+            self.expected = -0.1 * step.model.weight.grad.clone()
+
+        def after_step(self, step):
+            self.moves.append(torch.allclose(step.model.weight.detach() - self.weight, self.expected, atol=1e-6))
+
+    torch.manual_seed(0)
+    model, watch = models.linear(cancer.num_features, 2), Watch()
+    history = training.train(model, cancer, torch.optim.SGD(model.parameters(), lr=0.1), epochs=2, batch_size=100,
+                             callbacks=[watch])
+    assert watch.indices == list(range(10)) == list(range(len(history.loss)))
+    assert all(watch.moves)
+
+
+def test_a_run_resumed_from_a_checkpoint_ends_where_the_uninterrupted_one_does(cancer):
+    """start_step takes the plan's batches from that step on; a built scheduler resumes with its state."""
+    def fresh():
+        torch.manual_seed(0)
+        model = models.mlp(cancer.num_features, 2, hidden=(8,))
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.2, momentum=0.9)
+        return model, optimizer, torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=40)
+
+    settings = training.TrainSettings(steps=40, batch_size=32, seed=3)
+    model, optimizer, scheduler = fresh()
+    whole = training.train(model, cancer, optimizer, settings, scheduler=scheduler)
+    model_a, optimizer_a, scheduler_a = fresh()
+    first = training.train(model_a, cancer, optimizer_a, settings, steps=25, scheduler=scheduler_a)
+    model_b, optimizer_b, scheduler_b = fresh()
+    model_b.load_state_dict(model_a.state_dict())
+    optimizer_b.load_state_dict(optimizer_a.state_dict())
+    scheduler_b.load_state_dict(scheduler_a.state_dict())
+    second = training.train(model_b, cancer, optimizer_b, settings, start_step=25, scheduler=scheduler_b)
+    assert first.loss + second.loss == whole.loss and first.lr + second.lr == whole.lr
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), model_b.parameters()))
+
+
+@pytest.mark.parametrize("settings, message", [({"start_step": -1}, "start_step"), ({"steps": 5, "start_step": 5},
+                                                                                       "start_step"),
+                                               ({"epoch": 3}, "epoch")])
+def test_bad_settings_are_named(cancer, settings, message):
+    model = models.linear(cancer.num_features, 2)
+    with pytest.raises((ValueError, TypeError), match=message):
+        training.train(model, cancer, torch.optim.SGD(model.parameters(), lr=0.1), **settings)
+
+
+@pytest.mark.parametrize("stacked", [False, True])
+def test_a_sweep_keeps_its_models_and_ranks_by_the_callers_score(cancer, stacked):
+    """Each kept model is the run's trained model: the score computed from it is the sweep's ranking."""
+    def loss_of_final_weights(model):
+        return torch.nn.functional.cross_entropy(model(cancer.x_train), cancer.y_train).item()
+
+    result = sweeps.sweep(lambda: models.mlp(cancer.num_features, 2, hidden=(8,)), cancer, [0.01, 0.3, 1e30],
+                          seeds=(0, 1), epochs=2, batch_size=64, keep_models=True, score=loss_of_final_weights,
+                          stacked=stacked)
+    assert len(result.models) == 2 and all(len(row) == 3 for row in result.models)
+    assert result.models[0][0] is not result.models[0][1]
+    with torch.no_grad():
+        rescored = [[loss_of_final_weights(model) for model in row[:2]] for row in result.models]
+    assert np.allclose(result.final_losses()[:, :2], rescored)
+    assert np.isinf(result.final_losses()[:, 2]).all() and result.diverged()[:, 2].all()
+    assert result.best_lr() == 0.3
+    outputs = result.models[0][0](cancer.x_test)
+    assert outputs.shape == (len(cancer.x_test), 2)
+
+
+def test_a_sweep_refuses_a_score_it_cannot_call(cancer):
+    with pytest.raises(ValueError, match="score"):
+        sweeps.sweep(lambda: models.linear(cancer.num_features, 2), cancer, [0.1], score=0.5)
