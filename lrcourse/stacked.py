@@ -35,6 +35,9 @@ from .training import DIVERGENCE_FACTOR, TrainSettings, bfloat16_autocast, diver
 # Optimizers whose step is the learning rate times a rate-free quantity (see the module's docstring).
 RATE_LINEAR_OPTIMIZERS = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.Adagrad,
                           torch.optim.RMSprop)
+# From this many input features on, a layer's copies sharing one input take it in one matrix product rather than
+# a batched one: 15% faster on MNIST's 784 pixels, 7% slower on MNIST-1D's 40 values (one CPU thread).
+WIDE_INPUT = 128
 # Layers that hold no state between steps and no randomness, so that K copies can share one batched pass.
 STACKABLE_LAYERS = (nn.Sequential, nn.Linear, nn.Conv2d, nn.ReLU, nn.Tanh, nn.GELU, nn.Sigmoid, nn.MaxPool2d,
                     nn.Flatten, nn.Unflatten, nn.Identity)
@@ -169,28 +172,11 @@ def _losses_of_copies(data: Dataset, loss_fn: Callable | None) -> Callable:
         def cross_entropy(outputs, targets):
             # classes second and copies last, (batch, classes, ..., copies): one call for all copies, and the
             # fastest layout for cross_entropy on a CPU (4x faster here than copies first)
-            each = F.cross_entropy(_ContiguousGradient.apply(outputs).movedim(0, -1).movedim(-2, 1),
+            each = F.cross_entropy(outputs.movedim(0, -1).movedim(-2, 1),
                                    targets.unsqueeze(-1).expand(*targets.shape, len(outputs)), reduction="none")
             return each.flatten(0, -2).mean(dim=0)
         return cross_entropy
     return lambda outputs, targets: (outputs.reshape(len(outputs), *targets.shape) - targets).pow(2).flatten(1).mean(1)
-
-
-class _ContiguousGradient(torch.autograd.Function):
-    """The identity, whose gradient is made contiguous on the way back.
-
-    The stacked loss reads the outputs in another layout, so their gradient arrives as a strided view; the
-    last layer's batched matrix product would then copy it one copy at a time, at a cost larger than the
-    product itself on a CPU.
-    """
-
-    @staticmethod
-    def forward(ctx, outputs):
-        return outputs.view_as(outputs)
-
-    @staticmethod
-    def backward(ctx, gradient):
-        return gradient.contiguous()
 
 
 @torch.no_grad()
@@ -239,9 +225,11 @@ def _layers(module: nn.Module, weights: dict, prefix: str):
 
 
 def _linear(weight: torch.Tensor, bias: torch.Tensor | None, h: torch.Tensor, stacked: bool):
-    if not stacked:  # the copies share their input: one matrix product with all copies' rows side by side
+    if not stacked and h.shape[-1] >= WIDE_INPUT:  # one matrix product with all copies' rows side by side
         out = F.linear(h, weight.flatten(0, 1), None if bias is None else bias.flatten())
         return out.unflatten(-1, weight.shape[:2]).movedim(-2, 0), True
+    if not stacked:  # the copies share their first input
+        h = h.expand(len(weight), *h.shape)
     rows = h.flatten(1, -2)  # (copies, rows, in): one batched matrix product, the bias added in the same call
     out = (torch.bmm(rows, weight.transpose(1, 2)) if bias is None
            else torch.baddbmm(bias.unsqueeze(1), rows, weight.transpose(1, 2)))
