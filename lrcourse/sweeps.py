@@ -76,7 +76,7 @@ def sweep(make_model: Callable[[], nn.Module], data: Dataset, lrs: Sequence[floa
                     model = make_model().to(data.device)
                 row.append(train(model, data, optimizer(model.parameters(), lr=lr), run_settings,
                                  label=f"lr={lr:.3g}", progress=False, verbose=False))
-                trained.append(model)
+                trained.append(model if keep_models or score else None)  # held only when asked for
                 bar.update()
             models.append(trained)
         histories.append(row)
