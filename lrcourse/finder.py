@@ -40,8 +40,8 @@ def range_test(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer
 
     ``optimizer`` brings its kind and settings (momentum, betas, weight decay); its learning rate is
     overwritten at every step by the test's own, in every parameter group, and put back afterwards, so
-    the rate it was built with does not matter. Step k uses the rate ``start_lr * (end_lr / start_lr) ** (k / (steps - 1))`` in every parameter
-    group. The smoothed curve is an exponential moving average of the losses with weight ``smoothing``
+    the rate it was built with does not matter. Step k uses the rate
+    ``start_lr * (end_lr / start_lr) ** (k / (steps - 1))`` in every parameter group. The smoothed curve is an exponential moving average of the losses with weight ``smoothing``
     on the newest, divided by ``1 - (1 - smoothing) ** (k + 1)`` so that its first values are not pulled
     towards zero. The test stops early once the smoothed loss exceeds ``diverge_factor`` times its lowest
     value so far, or at a loss that is not finite (that step is not recorded). Afterwards the model's

@@ -20,8 +20,8 @@ rounding (``tests/test_stacked.py`` checks it against :func:`lrcourse.training.t
 import functools
 import math
 import time
-from copy import deepcopy
 from collections.abc import Callable, Sequence
+from copy import deepcopy
 
 import numpy as np
 import torch
@@ -30,7 +30,8 @@ from torch.nn import functional as F
 
 from .data import Dataset
 from .results import History
-from .training import DIVERGENCE_FACTOR, TrainSettings, bfloat16_autocast, divergence_reason, minibatch_plan
+from .training import (TrainSettings, bfloat16_autocast, divergence_limit, divergence_reason, healthy_steps,
+                       minibatch_plan)
 
 # Optimizers whose step is the learning rate times a rate-free quantity (see the module's docstring).
 RATE_LINEAR_OPTIMIZERS = (torch.optim.SGD, torch.optim.Adam, torch.optim.AdamW, torch.optim.Adagrad,
@@ -41,6 +42,10 @@ WIDE_INPUT = 128
 # Layers that hold no state between steps and no randomness, so that K copies can share one batched pass.
 STACKABLE_LAYERS = (nn.Sequential, nn.Linear, nn.Conv2d, nn.ReLU, nn.Tanh, nn.GELU, nn.Sigmoid, nn.MaxPool2d,
                     nn.Flatten, nn.Unflatten, nn.Identity)
+
+
+STACKING_NEEDS = ("stacking needs a model of plain layers (no normalization or dropout), one of the optimizers "
+                  "SGD, Adam, AdamW, Adagrad or RMSprop, and no scheduler or callbacks")
 
 
 def can_stack(model: nn.Module, optimizer: Callable, settings: TrainSettings) -> bool:
@@ -66,8 +71,7 @@ def train_stacked(model: nn.Module, data: Dataset, optimizer: Callable[..., torc
     :class:`History` per rate and the trained weights, stacked (see :func:`unstack`).
     """
     if not can_stack(model, optimizer, settings):
-        raise ValueError("stacking needs a model of plain layers (no normalization or dropout), one of the "
-                         "optimizers SGD, Adam, AdamW, Adagrad or RMSprop, and no scheduler or callbacks")
+        raise ValueError(STACKING_NEEDS)
     losses_of = _losses_of_copies(data, settings.loss_fn)
     count = len(lrs)
     weights, _ = torch.func.stack_module_state([model] * count)
@@ -85,14 +89,14 @@ def train_stacked(model: nn.Module, data: Dataset, optimizer: Callable[..., torc
         # Everything recorded stays on the device until the epoch ends: no round trip to the host per step. A copy
         # that diverges mid-epoch trains on to its end, harming no other copy (each computes alone), and its
         # history stops at its first broken loss, as train() stops a run.
-        losses_per_step, outputs_per_step = [], []
+        losses_per_step, outputs_per_step, targets_per_step = [], [], []
         for batch in batches:
             targets = data.y_train[batch]
             with bfloat16_autocast(data.device, settings.autocast):
                 outputs = forward(data.x_train[batch])
                 losses = losses_of(outputs, targets).float()
             if limit is None:  # every copy starts from the same weights on the same batch: one first loss
-                limit = DIVERGENCE_FACTOR * losses.detach()[0].abs().clamp(min=1.0)
+                limit = divergence_limit(losses[0])
             for param in params:  # what zero_grad(set_to_none=True) does, without its overhead
                 param.grad = None
             losses.sum().backward()
@@ -103,9 +107,10 @@ def train_stacked(model: nn.Module, data: Dataset, optimizer: Callable[..., torc
             losses_per_step.append(losses.detach())
             if data.is_classification:
                 outputs_per_step.append(outputs.detach())
+                targets_per_step.append(targets)
         losses = torch.stack(losses_per_step)
-        healthy = (torch.isfinite(losses) & (losses <= limit)).int().cumprod(dim=0).sum(dim=0)
-        accuracies = _accuracies_per_step(outputs_per_step, data, batches) if outputs_per_step else None
+        healthy = healthy_steps(losses, limit)
+        accuracies = _accuracies_per_step(outputs_per_step, targets_per_step) if outputs_per_step else None
         _record_epoch(histories, lrs, losses.cpu().numpy(), healthy.cpu().numpy(), float(limit), accuracies)
         running = [k for k, history in enumerate(histories) if not history.diverged]
         if not running:
@@ -149,15 +154,13 @@ def _record_epoch(histories: list[History], lrs: Sequence[float], losses: np.nda
             history.train_loss.append(float(np.mean(losses[:, k])))
 
 
-def _accuracies_per_step(outputs_per_step: list[torch.Tensor], data: Dataset, batches: list) -> np.ndarray:
+def _accuracies_per_step(outputs_per_step: list[torch.Tensor], targets_per_step: list[torch.Tensor]) -> np.ndarray:
     """Each copy's minibatch accuracy at each step of an epoch, shape (steps, copies), from the epoch's outputs
     in a few calls rather than a few per step."""
-    targets = torch.cat([data.y_train[batch] for batch in batches])
-    correct = (torch.cat(outputs_per_step, dim=1).argmax(dim=-1) == targets).flatten(1).float()  # (copies, samples)
-    sizes = torch.tensor([0] + [output[0].numel() // output.shape[-1] for output in outputs_per_step])
-    ends = torch.cumsum(sizes, 0).to(correct.device)
-    counts = torch.nn.functional.pad(correct.cumsum(dim=1), (1, 0))[:, ends]  # correct answers before each step's end
-    return ((counts[:, 1:] - counts[:, :-1]) / sizes[1:].to(correct.device)).T.cpu().numpy()
+    correct = (torch.cat(outputs_per_step, dim=1).argmax(dim=-1) == torch.cat(targets_per_step)).flatten(1).float()
+    sizes = torch.tensor([0] + [targets.numel() for targets in targets_per_step], device=correct.device)
+    counts = F.pad(correct.cumsum(dim=1), (1, 0))[:, sizes.cumsum(0)]  # correct answers before each step's end
+    return ((counts[:, 1:] - counts[:, :-1]) / sizes[1:]).T.cpu().numpy()
 
 
 def _losses_of_copies(data: Dataset, loss_fn: Callable | None) -> Callable:

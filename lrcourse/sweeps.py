@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 
 from .data import Dataset
 from .results import Sweep
-from .stacked import can_stack, train_stacked, unstack
+from .stacked import STACKING_NEEDS, can_stack, train_stacked, unstack
 from .training import TrainSettings, check_lr, show_progress, train
 
 
@@ -67,7 +67,7 @@ def sweep(make_model: Callable[[], nn.Module], data: Dataset, lrs: Sequence[floa
             models.append(unstack(model, weights) if keep_models or score else None)
             bar.update(len(lrs))
         elif stacked:
-            train_stacked(model, data, optimizer, list(lrs), run_settings)  # raises, saying what stacking needs
+            raise ValueError(STACKING_NEEDS)
         else:
             row, trained = [], []
             for j, lr in enumerate(lrs):

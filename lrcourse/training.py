@@ -155,7 +155,7 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, set
                     _check_outputs(outputs, data)
                 loss = loss_fn(outputs, targets)
             if limit is None:
-                limit = DIVERGENCE_FACTOR * loss.detach().float().abs().clamp(min=1.0)
+                limit = divergence_limit(loss)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             step = Step(index, model, optimizer, loss, outputs, batch)
@@ -173,9 +173,8 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, set
             index += 1
             bar.update()
         values = torch.stack(losses).float()
-        broken = ~torch.isfinite(values) | (values > limit)
+        healthy = int(healthy_steps(values, limit))
         values = values.cpu().numpy()
-        healthy = int(np.logical_not(broken.cpu().numpy()).cumprod().sum())  # the steps before the first broken one
         history.loss.extend(values[:healthy].tolist())
         if accuracies:
             history.accuracy.extend(torch.stack(accuracies)[:healthy].cpu().tolist())
@@ -196,6 +195,17 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, set
     if history.stop_reason and verbose:
         print(f"{label or 'Training'} stopped early: {history.stop_reason}.")
     return history
+
+
+def divergence_limit(first_loss: torch.Tensor) -> torch.Tensor:
+    """The loss past which a run has diverged: ``DIVERGENCE_FACTOR`` times its first loss, or times 1 if smaller."""
+    return DIVERGENCE_FACTOR * first_loss.detach().float().abs().clamp(min=1.0)
+
+
+def healthy_steps(losses: torch.Tensor, limit: torch.Tensor) -> torch.Tensor:
+    """How many steps along the first dimension of ``losses`` (per column, for stacked runs) come before the first
+    loss that is not finite or passes ``limit``: where a run that diverged stops."""
+    return (torch.isfinite(losses) & (losses <= limit)).int().cumprod(dim=0).sum(dim=0)
 
 
 def divergence_reason(loss: float, limit: float, step: int) -> str:
