@@ -1,7 +1,9 @@
 """Real data sets that need no network, as standardized tensors on one device.
 
-Every loader returns a :class:`Dataset` whose features are standardized with
-statistics of the training split only, so nothing leaks from the test split.
+Every loader returns a :class:`Dataset` with three splits: training, validation
+(on which every choice of a learning rate, a schedule or a stopping point is made)
+and test (touched once, to report). Features are standardized with statistics of
+the training split only, so nothing leaks from the other two.
 Image-like sets (MNIST, digits, MNIST-1D) share one mean and one scale over all
 pixels, which keeps rarely-lit pixels from being blown up; tabular sets are
 standardized feature by feature. Regression targets are standardized too, so a
@@ -21,12 +23,13 @@ from sklearn.model_selection import train_test_split
 from .device import pick_device
 
 NAMES = ("mnist", "digits", "breast_cancer", "diabetes", "mnist1d", "sort")
+SPLITS = ("train", "val", "test")
 SORT_LENGTH, SORT_VOCABULARY = 10, 10
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Train and test splits of one data set, already on their device.
+    """Training, validation and test splits of one data set, already on their device.
 
     ``num_classes`` is ``None`` for regression; targets are then float and 1-D.
     For a sequence task, ``y`` holds one class per position, shape (samples, length).
@@ -35,12 +38,14 @@ class Dataset:
     name: str
     x_train: torch.Tensor
     y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
     num_classes: int | None
 
     def __post_init__(self):
-        for split in ("train", "test"):
+        for split in SPLITS:
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if x.ndim != 2:
                 raise ValueError(f"x_{split} must be 2-D (samples, features), got shape {tuple(x.shape)}")
@@ -49,8 +54,8 @@ class Dataset:
             if y.ndim not in (1, 2) or len(y) != len(x):
                 raise ValueError(f"y_{split} must have shape ({len(x)},) or ({len(x)}, length) to match x_{split}, "
                                  f"got {tuple(y.shape)}")
-        if self.x_train.shape[1] != self.x_test.shape[1]:
-            raise ValueError("x_train and x_test must have the same number of features")
+        if not self.x_train.shape[1:] == self.x_val.shape[1:] == self.x_test.shape[1:]:
+            raise ValueError("x_train, x_val and x_test must have the same number of features")
 
     @property
     def is_classification(self) -> bool:
@@ -70,97 +75,117 @@ class Dataset:
         return self.x_train.device
 
 
-def load(name: str, *, device: torch.device | str | None = None, seed: int = 0,
+def load(name: str, *, device: torch.device | str | None = None, seed: int = 0, val_fraction: float = 0.2,
          test_fraction: float = 0.2, train_size: int | None = None, standardize: bool = True) -> Dataset:
-    """Load data set ``name`` (one of :data:`NAMES`), standardized, on ``device``.
+    """Load data set ``name`` (one of :data:`NAMES`), split and standardized, on ``device``.
 
-    ``seed`` fixes the train/test split (stratified for classification);
+    ``seed`` fixes the split (stratified for classification): ``test_fraction`` of the samples for the
+    test split, ``val_fraction`` for the validation split, the rest for training. MNIST-1D comes with
+    its own test split; its validation split is drawn from its training samples.
     ``train_size`` keeps only the first that many training samples, for quick runs;
     ``standardize=False`` keeps the features on their own scales (MNIST pixels in
     [0, 1], digits' in 0..16, breast-cancer areas in the thousands), to show what
     scaling does. Regression targets are standardized either way.
 
-    ``sort`` draws 6,000 sequences of ``SORT_LENGTH`` digits from ``seed`` (or
-    ``train_size`` plus the test fraction); the target is the sorted sequence.
+    ``sort`` draws 6,000 training sequences of ``SORT_LENGTH`` digits from ``seed`` (or ``train_size``),
+    and validation and test sequences in the same proportions; the target is the sorted sequence.
     Its tokens are int64 and never standardized.
     """
     if name not in NAMES:
         raise ValueError(f"name must be one of {', '.join(NAMES)}; got {name!r}")
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
+    _check_fractions(val_fraction, test_fraction)
     if train_size is not None and train_size < 1:
         raise ValueError(f"train_size must be a positive number of samples, got {train_size}")
 
     if name == "sort":
-        return _sort(seed, test_fraction, train_size, device)
+        return _sort(seed, val_fraction, test_fraction, train_size, device)
     if name == "mnist1d":
-        x_train, y_train, x_test, y_test = _mnist1d(seed)
-        return _standardized(name, x_train[:train_size], y_train[:train_size], x_test, y_test, device=device,
-                             standardize=standardize, per_feature=False, regression=False)
+        x, y, x_test, y_test = _mnist1d(seed)
+        x_train, x_val, y_train, y_val = train_test_split(
+            x, y, test_size=val_fraction / (1 - test_fraction), random_state=seed, stratify=y)
+        return _standardized(name, (x_train[:train_size], y_train[:train_size]), (x_val, y_val), (x_test, y_test),
+                             device=device, standardize=standardize, per_feature=False, regression=False)
     x, y = _RAW[name]()
-    return from_arrays(x, y, name=name, device=device, seed=seed, test_fraction=test_fraction,
-                       train_size=train_size, standardize=standardize,
+    return from_arrays(x, y, name=name, device=device, seed=seed, val_fraction=val_fraction,
+                       test_fraction=test_fraction, train_size=train_size, standardize=standardize,
                        per_feature=name in ("breast_cancer", "diabetes"), regression=name == "diabetes")
 
 
 def from_arrays(x, y, *, name: str = "arrays", device: torch.device | str | None = None, seed: int = 0,
-                test_fraction: float = 0.2, train_size: int | None = None, standardize: bool = True,
-                per_feature: bool = True, regression: bool | None = None) -> Dataset:
+                val_fraction: float = 0.2, test_fraction: float = 0.2, train_size: int | None = None,
+                standardize: bool = True, per_feature: bool = True, regression: bool | None = None) -> Dataset:
     """Your own arrays as a :class:`Dataset`, split and scaled the way :func:`load` does it.
 
     ``x`` is (samples, features); ``y`` holds integer classes (0, 1, ...) or, for ``regression``, one
-    number per sample (by default, regression when ``y`` holds floats). The test split takes
-    ``test_fraction`` of the samples, drawn from ``seed`` and stratified by class; features are
-    standardized with the training split's statistics only, each feature on its own (``per_feature``)
-    or all with one mean and scale (better for pixels); regression targets are standardized too.
+    number per sample (by default, regression when ``y`` holds floats). The test and validation splits
+    take ``test_fraction`` and ``val_fraction`` of the samples, drawn from ``seed`` and stratified by
+    class; features are standardized with the training split's statistics only, each feature on its own
+    (``per_feature``) or all with one mean and scale (better for pixels); regression targets are
+    standardized too.
     """
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y)
     if x.ndim != 2 or y.ndim != 1 or len(x) != len(y):
         raise ValueError(f"x must be 2-D (samples, features) and y 1-D with one value per sample; got shapes "
                          f"{x.shape} and {y.shape}")
-    if not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must lie strictly between 0 and 1, got {test_fraction}")
+    _check_fractions(val_fraction, test_fraction)
     if regression is None:
         regression = np.issubdtype(y.dtype, np.floating)
     if not regression and (not np.issubdtype(y.dtype, np.integer) or y.min() < 0):
         raise ValueError("class labels must be integers 0, 1, 2 ...; pass regression=True for numeric targets")
-    x_train, x_test, y_train, y_test = train_test_split(
+    x_rest, x_test, y_rest, y_test = train_test_split(
         x, y, test_size=test_fraction, random_state=seed, stratify=None if regression else y)
-    return _standardized(name, x_train[:train_size], y_train[:train_size], x_test, y_test, device=device,
-                         standardize=standardize, per_feature=per_feature, regression=regression)
+    x_train, x_val, y_train, y_val = train_test_split(
+        x_rest, y_rest, test_size=val_fraction / (1 - test_fraction), random_state=seed,
+        stratify=None if regression else y_rest)
+    return _standardized(name, (x_train[:train_size], y_train[:train_size]), (x_val, y_val), (x_test, y_test),
+                         device=device, standardize=standardize, per_feature=per_feature, regression=regression)
 
 
-def _standardized(name, x_train, y_train, x_test, y_test, *, device, standardize, per_feature, regression):
-    """The tensors of a split data set, with features (if ``standardize``) and regression targets standardized
-    on the training split only."""
+def _check_fractions(val_fraction, test_fraction):
+    for label, fraction in (("val_fraction", val_fraction), ("test_fraction", test_fraction)):
+        if not 0 < fraction < 1:
+            raise ValueError(f"{label} must lie strictly between 0 and 1, got {fraction}")
+    if not val_fraction + test_fraction < 1:
+        raise ValueError(f"val_fraction + test_fraction must leave samples for training; got {val_fraction} + "
+                         f"{test_fraction}")
+
+
+def _standardized(name, train, val, test, *, device, standardize, per_feature, regression):
+    """The tensors of a split data set (each split an (x, y) pair of arrays), with features (if
+    ``standardize``) and regression targets standardized on the training split only."""
+    (x_train, y_train), splits = train, [train, val, test]
     if standardize:
         axis = 0 if per_feature else None
         mean, scale = x_train.mean(axis=axis), x_train.std(axis=axis)
         scale = np.where(scale > 0, scale, 1.0)
-        x_train, x_test = (x_train - mean) / scale, (x_test - mean) / scale
+        splits = [((x - mean) / scale, y) for x, y in splits]
     if regression:
         y_mean, y_scale = y_train.mean(), y_train.std()
-        y_train, y_test = (y_train - y_mean) / y_scale, (y_test - y_mean) / y_scale
+        splits = [(x, (y - y_mean) / y_scale) for x, y in splits]
         num_classes, y_dtype = None, torch.float32
     else:
-        num_classes, y_dtype = int(max(y_train.max(), y_test.max())) + 1, torch.int64
+        num_classes, y_dtype = int(max(y.max() for _, y in splits)) + 1, torch.int64
 
     device = torch.device(device) if device is not None else pick_device()
 
     def tensor(array, dtype):
         return torch.as_tensor(np.asarray(array), dtype=dtype).to(device)
 
-    return Dataset(name, tensor(x_train, torch.float32), tensor(y_train, y_dtype),
-                   tensor(x_test, torch.float32), tensor(y_test, y_dtype), num_classes)
+    tensors = [tensor(array, dtype) for x, y in splits for array, dtype in ((x, torch.float32), (y, y_dtype))]
+    return Dataset(name, *tensors, num_classes)
 
 
-def _sort(seed, test_fraction, train_size, device):
+def _sort(seed, val_fraction, test_fraction, train_size, device):
     num_train = train_size or 6000
-    num_test = max(1, round(num_train * test_fraction / (1 - test_fraction)))
-    tokens = np.random.default_rng(seed).integers(0, SORT_VOCABULARY, size=(num_train + num_test, SORT_LENGTH))
+    num_val, num_test = (max(1, round(num_train * fraction / (1 - val_fraction - test_fraction)))
+                         for fraction in (val_fraction, test_fraction))
+    tokens = np.random.default_rng(seed).integers(0, SORT_VOCABULARY,
+                                                  size=(num_train + num_val + num_test, SORT_LENGTH))
     x = torch.as_tensor(tokens, dtype=torch.int64, device=device if device is not None else pick_device())
     y = x.sort(dim=1).values
-    return Dataset("sort", x[:num_train], y[:num_train], x[num_train:], y[num_train:], SORT_VOCABULARY)
+    val_end = num_train + num_val
+    return Dataset("sort", x[:num_train], y[:num_train], x[num_train:val_end], y[num_train:val_end],
+                   x[val_end:], y[val_end:], SORT_VOCABULARY)
 
 
 # Raw arrays are read once per process; ``load`` never modifies them.

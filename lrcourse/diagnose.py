@@ -26,11 +26,19 @@ class Finding:
         return f"{self.name}: {self.evidence}. Try: {self.advice}."
 
 
-def diagnose(history: History, window: int = 20) -> list[Finding]:
+def diagnose(history: History, window: int = 20, *, best: float | None = None,
+             chance: float | None = None) -> list[Finding]:
     """The findings for one run, most serious first; ``[healthy]`` when nothing looks wrong.
 
     ``window`` is the number of steps over which the end of the run is judged (smoothing, trend, noise).
+    A curve can look well-behaved and still end badly; two yardsticks, when given, catch that:
+    ``best``, the final training loss of the best run you have (of a sweep, say), and ``chance``, the loss
+    of a model that has learnt nothing (ln k for k balanced classes, 1 for a standardized
+    regression target).
     """
+    for name, value in (("best", best), ("chance", chance)):
+        if value is not None and not value > 0:
+            raise ValueError(f"{name} must be a positive loss, got {value!r}")
     losses = np.asarray(history.loss, dtype=float)
     if history.stop_reason:  # a run that stopped early has diverged, however few steps it took
         return [_diverged(history, losses, window)]
@@ -47,16 +55,17 @@ def diagnose(history: History, window: int = 20) -> list[Finding]:
         found = [_plateau(history, losses, window)]
     if found[0] is None:
         found = [_too_slow(history, losses, window), _noisy(history, losses, window)]
-    findings = [finding for finding in (*found, _overfitting(history, losses, window)) if finding is not None]
+    findings = [finding for finding in (*found, _far_from(losses, window, best, chance),
+                                        _overfitting(history, losses, window)) if finding is not None]
     if findings:
         return findings
     return [Finding("healthy", f"the loss fell from {losses[:window].mean():.3g} to {losses[-window:].mean():.3g} "
                                "and levelled off without blowing up", "nothing; tune the rest")]
 
 
-def report(history: History, window: int = 20) -> str:
+def report(history: History, window: int = 20, *, best: float | None = None, chance: float | None = None) -> str:
     """:func:`diagnose`'s findings as lines of text, one per finding."""
-    return "\n".join(f"- {finding}" for finding in diagnose(history, window))
+    return "\n".join(f"- {finding}" for finding in diagnose(history, window, best=best, chance=chance))
 
 
 def _smoothed(losses: np.ndarray, window: int) -> np.ndarray:
@@ -136,13 +145,28 @@ def _noisy(history, losses, window):
     return None
 
 
+def _far_from(losses, window, best, chance):
+    """A run that ended near chance, or far above the best run: the curve may look calm, the result is not."""
+    end = losses[-window:].mean()
+    if chance is not None and end > 0.8 * chance:
+        return Finding("near chance", f"the loss ended at {end:.3g}, {end / chance:.0%} of the {chance:.3g} "
+                                      "of a model that learnt nothing",
+                       "a rate 3 to 10 times smaller if it blew up early, larger if it never moved; check the "
+                       "data and the initialization")
+    if best is not None and end > 2 * best:
+        return Finding("far above the best", f"the loss ended at {end:.3g}, {end / best:.1f} times the best "
+                                             f"run's {best:.3g}",
+                       "the best run's learning rate, or a sweep around it")
+    return None
+
+
 def _overfitting(history, losses, window):
-    test, train = np.asarray(history.test_loss), np.asarray(history.train_loss)
-    if len(test) < 3:
+    val, train = np.asarray(history.val_loss), np.asarray(history.train_loss)
+    if len(val) < 3:
         return None
-    best = int(np.argmin(test))
-    if best < len(test) - 1 and test[-1] > 1.1 * test[best] and train[-1] < train[best]:
-        return Finding("overfitting", f"the test loss rose from {test[best]:.3g} after epoch {best + 1} to "
-                                      f"{test[-1]:.3g} while the training loss kept falling",
+    best = int(np.argmin(val))
+    if best < len(val) - 1 and val[-1] > 1.1 * val[best] and train[-1] < train[best]:
+        return Finding("overfitting", f"the validation loss rose from {val[best]:.3g} after epoch {best + 1} "
+                                      f"to {val[-1]:.3g} while the training loss kept falling",
                        "stopping at the best epoch, weight decay, more data or augmentation")
     return None

@@ -61,15 +61,19 @@ def plot_curves(histories: Sequence[History], *, ax=None, title: str = "Training
     return ax
 
 
+SPLIT_LABELS = {"val": "final validation loss", "train": "final training loss", "score": "score"}
+
+
 def plot_lr_sweep(result: Sweep, *, ax=None, title: str = "Final loss against learning rate",
-                  label: str | None = None, ylabel: str = "final training loss"):
-    """Final loss against learning rate: the median over seeds, with the spread shaded.
+                  label: str | None = None, split: str = "val", ylabel: str | None = None):
+    """Final loss on ``split`` (as :meth:`Sweep.final_losses`) against learning rate: the median over
+    seeds, with the spread shaded.
 
     Rates at which a run diverged are marked with crosses along the top edge, and
     the best rate (lowest median) with a dotted line.
     """
     ax = ax or plt.subplots()[1]
-    losses = result.final_losses()
+    losses = result.final_losses(split)
     low, median, high = _finite_spread(losses)
     (line,) = ax.plot(result.lrs, median, "o-", label=label or f"median of {len(result.seeds)} seed(s)")
     if len(result.seeds) > 1:
@@ -81,8 +85,9 @@ def plot_lr_sweep(result: Sweep, *, ax=None, title: str = "Final loss against le
         ax.plot(result.lrs[diverged], np.full(diverged.sum(), 1.0), "x", color=line.get_color(),
                 markersize=9, markeredgewidth=2, transform=ax.get_xaxis_transform(), clip_on=False,
                 label="diverged (at least one seed)")
-    ax.axvline(result.best_lr(), color=line.get_color(), linestyle=":", label=f"best: {result.best_lr():.3g}")
-    ax.set(xlabel="learning rate", ylabel=ylabel, title=title)
+    best = result.best_lr(split)
+    ax.axvline(best, color=line.get_color(), linestyle=":", label=f"best: {best:.3g}")
+    ax.set(xlabel="learning rate", ylabel=ylabel or SPLIT_LABELS[split], title=title)
     ax.legend()
     return ax
 
@@ -98,8 +103,8 @@ def _finite_spread(losses: np.ndarray) -> np.ndarray:
 
 
 def plot_sweep_grid(sweeps: Mapping[str, Sweep], *, ax=None, title: str = "Final loss",
-                    row_label: str = "", colorbar_label: str = "median final training loss"):
-    """A heat map of median final loss: one row per sweep, one column per learning rate.
+                    row_label: str = "", split: str = "val", colorbar_label: str | None = None):
+    """A heat map of median final loss on ``split``: one row per sweep, one column per learning rate.
 
     Every sweep must use the same rates. Cells where most seeds diverged are
     left blank and marked with a cross; each row's best rate is outlined.
@@ -111,10 +116,10 @@ def plot_sweep_grid(sweeps: Mapping[str, Sweep], *, ax=None, title: str = "Final
     if any(not np.array_equal(result.lrs, lrs) for result in sweeps.values()):
         raise ValueError("every sweep in the grid must use the same learning rates")
     ax = ax or plt.subplots()[1]
-    medians = np.array([np.median(result.final_losses(), axis=0) for result in sweeps.values()])
+    medians = np.array([np.median(result.final_losses(split), axis=0) for result in sweeps.values()])
     medians[~np.isfinite(medians)] = np.nan  # blank cells where most seeds diverged
     image = ax.imshow(medians, aspect="auto", origin="lower", norm=mpl.colors.LogNorm())
-    ax.figure.colorbar(image, ax=ax, label=colorbar_label)
+    ax.figure.colorbar(image, ax=ax, label=colorbar_label or f"median {SPLIT_LABELS[split]}")
     for row, values in enumerate(medians):
         for column in np.flatnonzero(np.isnan(values)):
             ax.plot(column, row, "x", color="0.4", markersize=8)

@@ -115,11 +115,11 @@ def train_stacked(model: nn.Module, data: Dataset, optimizer: Callable[..., torc
         running = [k for k, history in enumerate(histories) if not history.diverged]
         if not running:
             break
-        test_losses, test_accuracies = _evaluate_stacked(forward, data, losses_of)
+        val_losses, val_accuracies = _evaluate_stacked(forward, data, losses_of)
         for k in running:
-            histories[k].test_loss.append(float(test_losses[k]))
+            histories[k].val_loss.append(float(val_losses[k]))
             if data.is_classification:
-                histories[k].test_accuracy.append(float(test_accuracies[k]))
+                histories[k].val_accuracy.append(float(val_accuracies[k]))
     seconds = (time.perf_counter() - start) / count
     for history in histories:
         history.seconds = seconds
@@ -184,12 +184,12 @@ def _losses_of_copies(data: Dataset, loss_fn: Callable | None) -> Callable:
 
 @torch.no_grad()
 def _evaluate_stacked(forward: Callable, data: Dataset, losses_of: Callable):
-    """Test loss and accuracy (NaN for regression) of every copy, as two arrays."""
-    outputs = forward(data.x_test)
-    losses = losses_of(outputs, data.y_test).cpu().numpy()
+    """Validation loss and accuracy (NaN for regression) of every copy, as two arrays."""
+    outputs = forward(data.x_val)
+    losses = losses_of(outputs, data.y_val).cpu().numpy()
     if not data.is_classification:
         return losses, np.full(len(losses), math.nan)
-    return losses, (outputs.argmax(dim=-1) == data.y_test).float().flatten(1).mean(dim=1).cpu().numpy()
+    return losses, (outputs.argmax(dim=-1) == data.y_val).float().flatten(1).mean(dim=1).cpu().numpy()
 
 
 def stacked_forward(module: nn.Module, weights: dict, inputs: torch.Tensor) -> torch.Tensor:

@@ -18,7 +18,7 @@ from torch.nn import functional as F
 from torch.optim.lr_scheduler import LRScheduler
 from tqdm.auto import tqdm
 
-from .data import Dataset
+from .data import SPLITS, Dataset
 from .results import History
 
 
@@ -186,10 +186,10 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, set
         bar.set_postfix(loss=f"{history.train_loss[-1]:.3g}")
         if on_plateau:
             scheduler.step(history.train_loss[-1])
-        test_loss, test_accuracy = evaluate(model, data, loss_fn)
-        history.test_loss.append(test_loss)
+        val_loss, val_accuracy = evaluate(model, data, loss_fn)
+        history.val_loss.append(val_loss)
         if data.is_classification:
-            history.test_accuracy.append(test_accuracy)
+            history.val_accuracy.append(val_accuracy)
     bar.close()
     history.seconds = time.perf_counter() - start
     if history.stop_reason and verbose:
@@ -269,16 +269,22 @@ def minibatch_plan(data: Dataset, settings: TrainSettings | None = None, **setti
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: Dataset, loss_fn: Callable | None = None) -> tuple[float, float | None]:
-    """Loss and accuracy (``None`` for regression) of ``model`` on the test split."""
+def evaluate(model: nn.Module, data: Dataset, loss_fn: Callable | None = None, split: str = "val"
+             ) -> tuple[float, float | None]:
+    """Loss and accuracy (``None`` for regression) of ``model`` on one split of ``data``: the validation
+    split, on which training is judged and choices are made, unless told ``split="test"`` (once, to report)
+    or ``"train"``."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {', '.join(SPLITS)}; got {split!r}")
+    x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
     was_training = model.training
     model.eval()
-    outputs = model(data.x_test)
+    outputs = model(x)
     model.train(was_training)
-    loss = (loss_fn or default_loss(data))(outputs, data.y_test).item()
+    loss = (loss_fn or default_loss(data))(outputs, y).item()
     if not data.is_classification:
         return loss, None
-    return loss, (outputs.argmax(dim=-1) == data.y_test).float().mean().item()
+    return loss, (outputs.argmax(dim=-1) == y).float().mean().item()
 
 
 def default_loss(data: Dataset) -> Callable:

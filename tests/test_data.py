@@ -1,4 +1,4 @@
-"""lrcourse.data: real offline data sets, split without leaks and standardized on the training split."""
+"""lrcourse.data: real offline data sets, split three ways without leaks and standardized on the training split."""
 
 import numpy as np
 import pytest
@@ -13,7 +13,9 @@ from lrcourse import data
 def test_every_data_set_loads_with_its_shape(name, features, classes, total):
     d = data.load(name, device="cpu")
     assert d.num_features == features and d.num_classes == classes
-    assert len(d.x_train) + len(d.x_test) == total
+    assert len(d.x_train) + len(d.x_val) + len(d.x_test) == total
+    if name != "mnist1d":  # MNIST-1D brings its own test split; the others are 60% / 20% / 20%
+        assert abs(len(d.x_val) - 0.2 * total) <= 1 and abs(len(d.x_test) - 0.2 * total) <= 1
     assert d.x_train.dtype == torch.float32 and d.device.type == "cpu"
     assert d.y_train.dtype == (torch.int64 if classes else torch.float32)
     if classes:
@@ -29,8 +31,18 @@ def test_standardized_with_training_statistics(name):
     std = d.x_train.double().std(dim=dims, unbiased=False) if per_feature else d.x_train.double().std(unbiased=False)
     assert torch.allclose(mean, torch.zeros_like(mean), atol=1e-5)
     assert torch.allclose(std, torch.ones_like(std), atol=1e-4)
-    assert not torch.allclose(d.x_test.double().mean(dim=0), torch.zeros(d.num_features, dtype=torch.float64),
-                              atol=1e-5), "the test split must not be standardized with its own statistics"
+    for split in (d.x_val, d.x_test):
+        assert not torch.allclose(split.double().mean(dim=0), torch.zeros(d.num_features, dtype=torch.float64),
+                                  atol=1e-5), "validation and test must not be standardized with their own statistics"
+
+
+@pytest.mark.parametrize("name", ["digits", "mnist1d", "sort"])
+def test_the_three_splits_share_no_sample(name):
+    d = data.load(name, device="cpu")
+    rows = [{tuple(row) for row in split.tolist()} for split in (d.x_train, d.x_val, d.x_test)]
+    # digits holds a few exact duplicates, drawn sequences may repeat: overlaps stay at chance level
+    assert all(len(a & b) <= 0.01 * min(len(a), len(b)) for a, b in ((rows[0], rows[1]), (rows[0], rows[2]),
+                                                                     (rows[1], rows[2])))
 
 
 def test_regression_targets_are_standardized():
@@ -44,14 +56,18 @@ def test_the_split_is_stratified_and_reproducible():
     other = data.load("breast_cancer", device="cpu", seed=4)
     assert not torch.equal(a.y_test, other.y_test)
     assert abs(a.y_train.float().mean() - a.y_test.float().mean()) < 0.02
+    assert abs(a.y_train.float().mean() - a.y_val.float().mean()) < 0.02
 
 
 def test_train_size_keeps_a_prefix_of_the_training_split():
     full, small = data.load("digits", device="cpu"), data.load("digits", device="cpu", train_size=100)
-    assert len(small.x_train) == 100 and len(small.x_test) == len(full.x_test)
+    assert len(small.x_train) == 100 and torch.equal(small.y_train, full.y_train[:100])
+    assert torch.equal(small.y_val, full.y_val) and torch.equal(small.y_test, full.y_test)
 
 
 @pytest.mark.parametrize("kwargs, argument", [({"name": "cifar"}, "name"), ({"test_fraction": 1.0}, "test_fraction"),
+                                              ({"val_fraction": 0.0}, "val_fraction"),
+                                              ({"val_fraction": 0.5, "test_fraction": 0.5}, "leave samples"),
                                               ({"train_size": 0}, "train_size")])
 def test_bad_arguments_are_named(kwargs, argument):
     with pytest.raises(ValueError, match=argument):
@@ -61,13 +77,15 @@ def test_bad_arguments_are_named(kwargs, argument):
 def test_a_dataset_refuses_inconsistent_tensors():
     x, y = torch.zeros(5, 3), torch.zeros(5, dtype=torch.int64)
     with pytest.raises(ValueError, match="x_train is empty"):
-        data.Dataset("d", x[:0], y[:0], x, y, 2)
+        data.Dataset("d", x[:0], y[:0], x, y, x, y, 2)
+    with pytest.raises(ValueError, match="x_val is empty"):
+        data.Dataset("d", x, y, x[:0], y[:0], x, y, 2)
     with pytest.raises(ValueError, match="y_test"):
-        data.Dataset("d", x, y, x, y[:4], 2)
+        data.Dataset("d", x, y, x, y, x, y[:4], 2)
     with pytest.raises(ValueError, match="2-D"):
-        data.Dataset("d", x.reshape(5, 3, 1), y, x, y, 2)
+        data.Dataset("d", x.reshape(5, 3, 1), y, x, y, x, y, 2)
     with pytest.raises(ValueError, match="same number of features"):
-        data.Dataset("d", x, y, torch.zeros(5, 4), y, 2)
+        data.Dataset("d", x, y, x, y, torch.zeros(5, 4), y, 2)
 
 
 def test_loading_leaves_the_cached_raw_arrays_alone():
@@ -85,7 +103,8 @@ def test_features_can_stay_unscaled():
 
 def test_the_sort_task_pairs_each_sequence_with_its_sorted_self():
     sort = data.load("sort", device="cpu", seed=3, train_size=200)
-    assert sort.x_train.shape == sort.y_train.shape == (200, data.SORT_LENGTH) and sort.x_test.shape[0] == 50
+    assert sort.x_train.shape == sort.y_train.shape == (200, data.SORT_LENGTH)
+    assert sort.x_val.shape[0] == sort.x_test.shape[0] == 67, "validation and test in load's proportions, 60/20/20"
     assert sort.x_train.dtype == torch.int64 and sort.num_classes == data.SORT_VOCABULARY
     assert torch.equal(sort.y_train, sort.x_train.sort(dim=1).values)
     assert torch.equal(sort.x_train, data.load("sort", device="cpu", seed=3, train_size=200).x_train)
@@ -98,6 +117,7 @@ def test_own_arrays_become_a_dataset_split_and_scaled_as_load_does_it():
     own = data.from_arrays(bunch.data, bunch.target, name="mine", device="cpu", seed=3)
     loaded = data.load("breast_cancer", device="cpu", seed=3)
     assert torch.allclose(own.x_train, loaded.x_train) and torch.equal(own.y_test, loaded.y_test)
+    assert torch.allclose(own.x_val, loaded.x_val)
     assert own.num_classes == 2 and own.name == "mine"
     assert torch.allclose(own.x_train.mean(dim=0), torch.zeros(own.num_features), atol=1e-5)
     targets = bunch.data[:, 0] * 2.0 + 1.0

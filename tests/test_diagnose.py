@@ -22,13 +22,13 @@ CURVES = {
 
 @pytest.mark.parametrize("name", list(CURVES))
 def test_each_finding_on_a_curve_made_to_have_it(name):
-    history = History(loss=list(CURVES[name]), train_loss=[1.0, 0.8, 0.6], test_loss=[1.0, 0.9, 0.85])
+    history = History(loss=list(CURVES[name]), train_loss=[1.0, 0.8, 0.6], val_loss=[1.0, 0.9, 0.85])
     assert [finding.name for finding in diagnose(history)] == [name]
 
 
 def test_overfitting_is_read_from_the_epochs():
     history = History(loss=list(CURVES["healthy"]), train_loss=[1, 0.5, 0.3, 0.2, 0.1],
-                      test_loss=[1, 0.6, 0.5, 0.6, 0.8])
+                      val_loss=[1, 0.6, 0.5, 0.6, 0.8])
     (finding,) = diagnose(history)
     assert finding.name == "overfitting" and "after epoch 3" in finding.evidence
 
@@ -61,3 +61,17 @@ def test_too_short_a_history_is_refused_and_the_report_is_text():
 def test_a_run_that_stopped_in_its_first_steps_is_diverged_not_too_short():
     history = History(loss=[2.3, 40.0], stop_reason="the training loss became 5e+03 at step 2")
     assert [finding.name for finding in diagnose(history)] == ["diverged"]
+
+
+def test_a_calm_run_that_ends_near_chance_or_far_above_the_best_is_not_healthy():
+    calm = History(loss=list(CURVES["healthy"]))  # falls smoothly from 2.1 and levels off at 0.1
+    end = CURVES["healthy"][-20:].mean()
+    assert [f.name for f in diagnose(calm)] == ["healthy"]
+    (finding,) = diagnose(calm, chance=1.2 * end)
+    assert finding.name == "near chance" and "of a model that learnt nothing" in finding.evidence
+    (finding,) = diagnose(calm, best=end / 3)
+    assert finding.name == "far above the best" and "3.0 times the best run's" in finding.evidence
+    assert [f.name for f in diagnose(calm, best=end / 1.5, chance=2.3)] == ["healthy"], "within twice the best"
+    with pytest.raises(ValueError, match="chance must be a positive loss"):
+        diagnose(calm, chance=0)
+    assert report(calm, chance=1.2 * end).startswith("- near chance: ")

@@ -10,7 +10,7 @@ from lrcourse.results import History, Sweep
 
 
 def sweep_with_divergence():
-    ok = lambda loss: History(label="", loss=[1.0, loss], train_loss=[loss])  # noqa: E731
+    ok = lambda loss: History(label="", loss=[1.0, loss], train_loss=[loss], val_loss=[loss])  # noqa: E731
     blown = History(loss=[1.0], stop_reason="the training loss became nan at step 1")
     return Sweep(np.array([0.01, 0.1, 1.0]), (0, 1), [[ok(0.5), ok(0.2), blown], [ok(0.6), ok(0.1), blown]])
 

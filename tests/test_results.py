@@ -10,7 +10,7 @@ from lrcourse.results import History, Sweep, spread
 
 def sweep_of(runs):
     """A Sweep from ``runs[seed][rate]`` = (first loss, final loss or None for a run that diverged)."""
-    histories = [[History(loss=[first], train_loss=[final]) if final is not None
+    histories = [[History(loss=[first], train_loss=[final], val_loss=[final + 0.1]) if final is not None
                   else History(loss=[first], stop_reason="the training loss became nan at step 1")
                   for first, final in row] for row in runs]
     return Sweep(np.array([0.01, 0.1, 1.0]), tuple(range(len(runs))), histories)
@@ -29,11 +29,20 @@ def test_the_table_and_the_summary_say_what_diverged():
                        [(2.0, 1.7), (2.0, 0.4), (2.0, None)]])
     table = result.table()
     assert list(table.index) == ["0.01", "0.1", "1"] and table.index.name == "learning rate"
-    assert table.loc["0.1", "final loss"] == "0.450 (0.400 to 0.500)"
-    assert table.loc["1", "final loss"] == "0.900, 1 diverged" and table.loc["1", "diverged"] == "1 of 2"
-    assert "test accuracy" not in table.columns
+    assert table.loc["0.1", "training loss"] == "0.450 (0.400 to 0.500)"
+    assert table.loc["0.1", "validation loss"] == "0.550 (0.500 to 0.600)"
+    assert table.loc["1", "training loss"] == "0.900, 1 diverged" and table.loc["1", "diverged"] == "1 of 2"
+    assert "validation accuracy" not in table.columns and "score" not in table.columns
     assert result.summary() == "1 of 6 runs diverged; the smallest rate that diverged was 1."
     assert sweep_of([[(2.0, 1.5), (2.0, 0.5), (2.0, 0.9)]]).summary() == ""
+
+
+def test_the_runner_up_is_the_better_neighbour_of_the_best_rate():
+    result = sweep_of([[(2.0, 1.5), (2.0, 0.5), (2.0, 0.9)], [(2.0, 1.7), (2.0, 0.4), (2.0, 1.0)]])
+    assert result.best_lr() == 0.1 and result.runner_up() == (1.0, 1.05)
+    assert result.runner_up("train") == (1.0, 0.95)
+    edge = sweep_of([[(2.0, 0.2), (2.0, 0.5), (2.0, 0.3)]])
+    assert edge.runner_up() == (0.1, 0.6), "at the grid's edge the one neighbour, not the next-best rate anywhere"
 
 
 def test_spread_counts_diverged_runs_out():

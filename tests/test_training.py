@@ -43,8 +43,9 @@ def test_minibatches_cover_the_epoch_and_keep_the_last_partial_batch(cancer):
     assert len(cancer.x_train) == 455 and len(history.loss) == 3 * 5
     assert history.lr == [0.01] * 15
     assert len(history.accuracy) == 15 and all(0 <= accuracy <= 1 for accuracy in history.accuracy)
-    assert len(history.test_loss) == len(history.test_accuracy) == 3
-    assert all(0 <= accuracy <= 1 for accuracy in history.test_accuracy)
+    assert len(history.val_loss) == len(history.val_accuracy) == 3
+    assert all(0 <= accuracy <= 1 for accuracy in history.val_accuracy)
+    assert history.val_loss[-1] == training.evaluate(model, cancer)[0], "judged on the validation split"
 
 
 def test_the_same_seed_gives_the_same_run(cancer):
@@ -129,6 +130,24 @@ def test_a_sweep_trains_each_rate_from_the_same_start(cancer):
     assert result.histories[0][0].loss[0] != result.histories[1][0].loss[0]
     median = np.median(result.final_losses(), axis=0)
     assert result.best_lr() == result.lrs[np.argmin(median)]
+    assert np.array_equal(result.final_losses(), [[h.val_loss[-1] for h in row] for row in result.histories])
+    assert np.array_equal(result.final_losses("train"), [[h.train_loss[-1] for h in row] for row in result.histories])
+    with pytest.raises(ValueError, match="no scores"):
+        result.final_losses("score")
+    with pytest.raises(ValueError, match="split must be"):
+        result.best_lr("test")
+
+
+def test_evaluate_judges_the_split_it_is_asked_for(cancer):
+    torch.manual_seed(0)
+    model = models.linear(cancer.num_features, 2)
+    losses = {split: training.evaluate(model, cancer, split=split)[0] for split in ("train", "val", "test")}
+    for split, loss in losses.items():
+        x, y = getattr(cancer, f"x_{split}"), getattr(cancer, f"y_{split}")
+        assert loss == pytest.approx(torch.nn.functional.cross_entropy(model(x), y).item())
+    assert training.evaluate(model, cancer)[0] == losses["val"]
+    with pytest.raises(ValueError, match="split must be one of"):
+        training.evaluate(model, cancer, split="validation")
 
 
 def test_a_sweep_passes_optimizer_settings_through(cancer):
@@ -211,9 +230,9 @@ def test_a_sequence_task_trains_with_one_class_per_position():
     torch.manual_seed(0)
     model = models.Transformer(sort.num_classes, sort.x_train.shape[1], width=32, heads=2, layers=1)
     history = training.train(model, sort, torch.optim.Adam(model.parameters(), lr=3e-3), epochs=10, batch_size=64)
-    assert len(history.test_accuracy) == 10
-    assert history.test_loss[-1] < 0.5 * history.test_loss[0]
-    assert history.test_accuracy[-1] > 0.5, "sorting ten digits is learnable within ten short epochs"
+    assert len(history.val_accuracy) == 10
+    assert history.val_loss[-1] < 0.5 * history.val_loss[0]
+    assert history.val_accuracy[-1] > 0.5, "sorting ten digits is learnable within ten short epochs"
 
 
 def test_good_rates_are_the_unbroken_band_around_the_best():
@@ -268,7 +287,7 @@ def test_autocast_trains_in_bfloat16_close_to_float32(cancer):
         for reference, history in zip(exact, run(True, stacked)):
             assert not np.allclose(history.loss, reference.loss, rtol=1e-6, atol=0)  # bfloat16 did run
             assert np.allclose(history.loss, reference.loss, rtol=0.05, atol=0.01)
-            assert abs(history.test_accuracy[-1] - reference.test_accuracy[-1]) <= 0.02
+            assert abs(history.val_accuracy[-1] - reference.val_accuracy[-1]) <= 0.02
 
 
 def test_a_sweep_stacks_whatever_it_can_and_runs_the_rest_one_rate_at_a_time(cancer):
@@ -347,9 +366,9 @@ def test_a_sweep_keeps_its_models_and_ranks_by_the_callers_score(cancer, stacked
     assert result.models[0][0] is not result.models[0][1]
     with torch.no_grad():
         rescored = [[loss_of_final_weights(model) for model in row[:2]] for row in result.models]
-    assert np.allclose(result.final_losses()[:, :2], rescored)
-    assert np.isinf(result.final_losses()[:, 2]).all() and result.diverged()[:, 2].all()
-    assert result.best_lr() == 0.3
+    assert np.allclose(result.final_losses("score")[:, :2], rescored)
+    assert np.isinf(result.final_losses("score")[:, 2]).all() and result.diverged()[:, 2].all()
+    assert result.best_lr("score") == 0.3
     outputs = result.models[0][0](cancer.x_test)
     assert outputs.shape == (len(cancer.x_test), 2)
 
