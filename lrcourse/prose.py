@@ -14,7 +14,8 @@ class ClaimContradicted(AssertionError):
 
 def glue(name: str, value, spec: str = "") -> str:
     """Record ``value``, formatted with the format spec ``spec`` (``".3g"``, ``".0%"``, ``","``), for the page's
-    text to cite as ``{glue:text}`name```; returns the text. Outside a book build it only returns the text."""
+    text to cite as ``{glue:text}`name```; returns the text. Without myst-nb (a learner's own environment) it only
+    returns the text."""
     if hasattr(value, "item"):  # a NumPy or torch scalar formats as the Python number it holds
         value = value.item()
     text = format(value, spec)
