@@ -135,11 +135,17 @@ def steepest(test: RangeTest) -> float:
     return float(10 ** log_lrs[np.argmin(np.diff(losses) / np.diff(log_lrs))])
 
 
+def lowest(test: RangeTest) -> float:
+    """The rate at which the smoothed loss is lowest: the edge of stability as the smoothed curve sees it, shifted
+    right by the smoothing's lag. Only meaningful once the loss has risen after it (``test.loss_rose``)."""
+    log_lrs, losses = _curve(test, needs_minimum=True)
+    return float(10 ** log_lrs[np.argmin(losses)])
+
+
 def minimum_over_ten(test: RangeTest) -> float:
     """A tenth of the rate at which the smoothed loss is lowest (fastai's "minimum" suggestion); chapter 7's rule
     for the peak of a one-cycle schedule with SGD on batches under 32 (:func:`rule_for`)."""
-    log_lrs, losses = _curve(test, needs_minimum=True)
-    return float(10 ** log_lrs[np.argmin(losses)] / 10)
+    return lowest(test) / 10
 
 
 def valley(test: RangeTest) -> float:
@@ -177,13 +183,6 @@ def course_rule(test: RangeTest) -> float:
     level = start - 0.8 * (start - losses[lowest])
     at_level = int(np.flatnonzero(losses[:lowest + 1] <= level)[0])
     return float(math.sqrt(minimum_over_ten(test) * 10 ** log_lrs[at_level]))
-
-
-def lowest(test: RangeTest) -> float:
-    """The rate at which the smoothed loss is lowest: the edge of stability as the smoothed curve sees it, shifted
-    right by the smoothing's lag. Only meaningful once the loss has risen after it (``test.loss_rose``)."""
-    log_lrs, losses = _curve(test, needs_minimum=True)
-    return float(10 ** log_lrs[np.argmin(losses)])
 
 
 def _minimum_over(divisor: float, why: str) -> Callable[[RangeTest], float]:
