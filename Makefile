@@ -12,10 +12,11 @@ book: $(STAMP)
 
 # pytest runs on two workers, a test file each at a time (CI has two cores; a file's tests share what its fixtures
 # built or graded). The mutation run of the hidden suites (one worker) goes beside them, filling the moments a
-# worker waits; its report is printed after pytest's, and either one failing fails the target.
+# worker waits; its report is printed after pytest's, and either one failing fails the target. Beside that work
+# a chapter keeps to one CPU thread (LRCOURSE_THREADS=1): a second one would fight the others for the cores.
 test: $(STAMP)
 	log=$$(mktemp); $(BIN)/python -m lrgrader mutants --workers 1 >$$log 2>&1 & mutants=$$!; \
-	$(BIN)/python -m pytest -n 2 --dist loadfile; tests=$$?; \
+	LRCOURSE_THREADS=1 $(BIN)/python -m pytest -n 2 --dist loadfile; tests=$$?; \
 	wait $$mutants; checked=$$?; cat $$log; rm -f $$log; \
 	test $$tests -eq 0 && test $$checked -eq 0
 

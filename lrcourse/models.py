@@ -12,13 +12,23 @@ def linear(num_features: int, num_outputs: int) -> nn.Module:
     return nn.Linear(num_features, num_outputs)
 
 
-def mlp(num_features: int, num_outputs: int, hidden: Sequence[int] = (64,)) -> nn.Module:
-    """A multilayer perceptron with ReLU between its layers."""
+NORMALIZATIONS = {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
+
+
+def mlp(num_features: int, num_outputs: int, hidden: Sequence[int] = (64,), activation: type[nn.Module] = nn.ReLU,
+        norm: str | None = None) -> nn.Module:
+    """A multilayer perceptron, ``activation`` (ReLU unless told) between its layers, and with ``norm="batch"``
+    or ``"layer"`` a batch or layer normalization after each hidden linear layer, before its activation."""
     _check_sizes(num_features=num_features, num_outputs=num_outputs, **{f"hidden[{i}]": h for i, h in enumerate(hidden)})
+    if norm is not None and norm not in NORMALIZATIONS:
+        raise ValueError(f"norm must be None or one of {', '.join(map(repr, NORMALIZATIONS))}; got {norm!r}")
     widths = [num_features, *hidden]
     layers = []
     for width_in, width_out in zip(widths, widths[1:]):
-        layers += [nn.Linear(width_in, width_out), nn.ReLU()]
+        layers.append(nn.Linear(width_in, width_out))
+        if norm is not None:
+            layers.append(NORMALIZATIONS[norm](width_out))
+        layers.append(activation())
     return nn.Sequential(*layers, nn.Linear(widths[-1], num_outputs))
 
 

@@ -62,7 +62,7 @@ def sweep(make_model: Callable[[], nn.Module], data: Dataset, lrs: Sequence[floa
         torch.manual_seed(seed)
         model = make_model().to(data.device)
         # one rate gains nothing from stacking, unless asked for
-        if (stacked or (stacked is None and len(lrs) > 1)) and can_stack(model, optimizer, run_settings):
+        if (stacked or (stacked is None and len(lrs) > 1)) and can_stack(model, data, optimizer, run_settings):
             row, weights = train_stacked(model, data, optimizer, list(lrs), run_settings)
             models.append(unstack(model, weights) if keep_models or score else None)
             bar.update(len(lrs))

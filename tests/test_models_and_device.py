@@ -57,6 +57,7 @@ def test_a_misspelt_size_is_an_error(monkeypatch):
 
 def test_setup_names_the_device_and_sets_one_thread_on_a_cpu(monkeypatch, capsys):
     monkeypatch.setenv("LRCOURSE_DEVICE", "cpu")
+    monkeypatch.delenv("LRCOURSE_THREADS", raising=False)
     monkeypatch.setenv("LRCOURSE_SIZE", "large")
     threads = torch.get_num_threads()
     try:
@@ -68,3 +69,29 @@ def test_setup_names_the_device_and_sets_one_thread_on_a_cpu(monkeypatch, capsys
         assert torch.get_num_threads() == threads
     finally:
         torch.set_num_threads(threads)
+
+
+def test_more_threads_for_a_block_within_the_cap_then_back(monkeypatch):
+    monkeypatch.delenv("LRCOURSE_THREADS", raising=False)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with device.more_threads(2):
+            assert torch.get_num_threads() == 2
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv("LRCOURSE_THREADS", "1")  # what the test suite sets: chapters run beside other work
+        with device.more_threads(2):
+            assert torch.get_num_threads() == 1
+        torch.set_num_threads(2)
+        device.setup(threads=None)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_thread_cap_is_an_error(monkeypatch, value):
+    monkeypatch.setenv("LRCOURSE_THREADS", value)
+    with pytest.raises(ValueError, match="LRCOURSE_THREADS must be a positive whole number"):
+        with device.more_threads(2):
+            pass

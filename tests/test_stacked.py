@@ -49,6 +49,63 @@ def test_a_stacked_sweep_equals_one_run_per_rate(digits, name):
             assert np.allclose(history.val_accuracy, stacked_history.val_accuracy, atol=1e-3)
 
 
+def warmup_then_cosine(optimizer):
+    ramp = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.1, total_iters=9)
+    decay = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=30)
+    return torch.optim.lr_scheduler.SequentialLR(optimizer, [ramp, decay], milestones=[10])
+
+
+@pytest.mark.parametrize("scheduler", [
+    lambda optimizer: torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / 15)),
+    warmup_then_cosine,
+    functools.partial(torch.optim.lr_scheduler.StepLR, step_size=12, gamma=0.3),
+    lambda optimizer: torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=optimizer.param_groups[0]["lr"],
+                                                          total_steps=58),
+    lambda optimizer: torch.optim.lr_scheduler.CyclicLR(optimizer, base_lr=optimizer.param_groups[0]["lr"] / 4,
+                                                        max_lr=optimizer.param_groups[0]["lr"], step_size_up=10),
+], ids=["LambdaLR warmup", "LinearLR then cosine", "StepLR", "one-cycle peaking at the optimizer's rate",
+        "cyclical between a quarter of the optimizer's rate and all of it"])
+def test_a_scheduler_that_scales_every_rate_stacks_and_equals_one_run_per_rate(digits, scheduler):
+    settings = {"make_model": lambda: models.mlp(digits.num_features, 10, hidden=(16,)), "data": digits,
+                "lrs": [0.03, 0.1, 0.3], "optimizer": functools.partial(torch.optim.SGD, momentum=0.9),
+                "epochs": 2, "batch_size": 64, "scheduler": scheduler}
+    run_settings = training.TrainSettings(epochs=2, batch_size=64, scheduler=scheduler)
+    assert can_stack(settings["make_model"](), digits, settings["optimizer"], run_settings)
+    one_by_one, at_once = sweeps.sweep(stacked=False, **settings), sweeps.sweep(stacked=True, **settings)
+    for history, stacked_history in zip(one_by_one.histories[0], at_once.histories[0]):
+        assert len(set(history.lr)) > 2  # the scheduler moved the rate
+        assert np.allclose(history.lr, stacked_history.lr, rtol=1e-6)
+        assert np.allclose(history.loss, stacked_history.loss, rtol=1e-3, atol=1e-5)
+        assert np.allclose(history.val_loss, stacked_history.val_loss, rtol=1e-3, atol=1e-5)
+
+
+def convolution_with_batch_norm():
+    return torch.nn.Sequential(torch.nn.Unflatten(1, (1, 8, 8)), torch.nn.Conv2d(1, 4, 3), torch.nn.BatchNorm2d(4),
+                               torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 10))
+
+
+@pytest.mark.parametrize("make_model", [
+    lambda: models.mlp(64, 10, hidden=(16, 16), norm="batch"),
+    lambda: models.mlp(64, 10, hidden=(16, 16), norm="layer"),
+    convolution_with_batch_norm,
+], ids=["batch norm", "layer norm", "batch norm of convolutions"])
+def test_normalization_layers_stack_each_copy_with_its_own_statistics(digits, make_model):
+    """Batch normalization normalizes each copy by its own batch statistics in training and by its own running
+    averages in evaluation (the validation losses), and the kept models carry those averages."""
+    settings = {"make_model": make_model,
+                "data": digits, "lrs": [0.01, 0.1, 1.0], "optimizer": functools.partial(torch.optim.SGD, momentum=0.9),
+                "seeds": (0, 1), "epochs": 2, "batch_size": 64, "keep_models": True}
+    one_by_one, at_once = sweeps.sweep(stacked=False, **settings), sweeps.sweep(stacked=True, **settings)
+    for row, stacked_row in zip(one_by_one.histories, at_once.histories):
+        for history, stacked_history in zip(row, stacked_row):
+            assert np.allclose(history.loss[:10], stacked_history.loss[:10], rtol=1e-5, atol=1e-6)
+            assert np.allclose(history.loss, stacked_history.loss, rtol=1e-3, atol=1e-5)
+            assert np.allclose(history.val_loss, stacked_history.val_loss, rtol=1e-3, atol=1e-5)
+    for plain, stacked_copy in zip(one_by_one.models[0], at_once.models[0]):
+        for (name, expected), (_, got) in zip(plain.state_dict().items(), stacked_copy.state_dict().items()):
+            assert torch.allclose(expected.float(), got.float(), rtol=1e-3, atol=1e-4), name
+
+
 def test_a_copy_that_diverges_stops_alone(digits):
     lrs = [0.1, 1e6]
     settings = {"make_model": lambda: models.mlp(digits.num_features, 10, hidden=(16,)), "data": digits,
@@ -85,16 +142,23 @@ def test_regression_and_convolutions_stack_too():
 
 
 @pytest.mark.parametrize("model, optimizer, settings", [
-    (torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4)), torch.optim.SGD, {}),
+    (torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.BatchNorm1d(4, momentum=None)), torch.optim.SGD, {}),
     (torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Dropout(0.1)), torch.optim.SGD, {}),
     (torch.nn.Linear(4, 4), torch.optim.LBFGS, {}),
-    (torch.nn.Linear(4, 4), torch.optim.SGD,
-     {"scheduler": functools.partial(torch.optim.lr_scheduler.StepLR, step_size=5)}),
+    (torch.nn.Linear(64, 4), torch.optim.SGD,
+     {"scheduler": functools.partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=0.1, total_steps=50,
+                                     cycle_momentum=False)}),
+    (torch.nn.Linear(64, 4), torch.optim.SGD,
+     {"scheduler": functools.partial(torch.optim.lr_scheduler.CosineAnnealingLR, T_max=50, eta_min=1e-4)}),
+    (torch.nn.Linear(64, 4), torch.optim.SGD, {"scheduler": torch.optim.lr_scheduler.ReduceLROnPlateau}),
     (torch.nn.Linear(4, 4), torch.optim.SGD, {"callbacks": [training.Callback()]}),
-], ids=["batch norm", "dropout", "LBFGS", "a scheduler", "callbacks"])
-def test_what_cannot_be_stacked_is_refused(model, optimizer, settings):
-    assert can_stack(torch.nn.Linear(4, 4), torch.optim.SGD, training.TrainSettings())
-    assert not can_stack(model, optimizer, training.TrainSettings(**settings))
+], ids=["batch norm with a cumulative average", "dropout", "LBFGS", "one-cycle at a fixed peak", "cosine with a floor", "on plateau",
+        "callbacks"])
+def test_what_cannot_be_stacked_is_refused(digits, model, optimizer, settings):
+    """A scheduler that sets absolute rates (the same peak for every copy) or a floor, or follows one run's loss,
+    would train the copies at rates other than theirs."""
+    assert can_stack(torch.nn.Linear(64, 4), digits, torch.optim.SGD, training.TrainSettings())
+    assert not can_stack(model, digits, optimizer, training.TrainSettings(epochs=2, batch_size=64, **settings))
 
 
 def test_a_stacked_sweep_that_cannot_be_is_an_error(digits):
