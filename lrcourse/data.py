@@ -12,6 +12,7 @@ loss near 1 always means "no better than predicting the mean". One synthetic tas
 chapter something to learn; its inputs are tokens, not features.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -139,6 +140,31 @@ def from_arrays(x, y, *, name: str = "arrays", device: torch.device | str | None
         stratify=None if regression else y_rest)
     return _standardized(name, (x_train[:train_size], y_train[:train_size]), (x_val, y_val), (x_test, y_test),
                          device=device, standardize=standardize, per_feature=per_feature, regression=regression)
+
+
+def select_classes(data: Dataset, classes: Sequence[int], *, train_size: int | None = None) -> Dataset:
+    """A new classification task made of part of ``data``: the samples of every split whose class is in
+    ``classes``, relabelled 0, 1, ... in the order given, and at most ``train_size`` training samples (the
+    first ones, which are in random order). Transfer learning trains on one part and fine-tunes on another."""
+    classes = [int(c) for c in classes]
+    if not data.is_classification or data.y_train.ndim != 1:
+        raise ValueError(f"select_classes needs one class per sample; {data.name} has "
+                         f"{'regression targets' if not data.is_classification else 'a class per position'}")
+    if not classes or len(set(classes)) != len(classes) or not all(0 <= c < data.num_classes for c in classes):
+        raise ValueError(f"classes must name distinct classes of {data.name}, between 0 and {data.num_classes - 1}; "
+                         f"got {classes}")
+    relabel = torch.full((data.num_classes,), -1, dtype=torch.long, device=data.device)
+    relabel[classes] = torch.arange(len(classes), device=data.device)
+    splits = {}
+    for split in SPLITS:
+        x, y = getattr(data, f"x_{split}"), getattr(data, f"y_{split}")
+        keep = relabel[y] >= 0
+        splits[f"x_{split}"], splits[f"y_{split}"] = x[keep], relabel[y[keep]]
+    if train_size is not None:
+        if train_size < 1:
+            raise ValueError(f"train_size must be at least 1, got {train_size}")
+        splits["x_train"], splits["y_train"] = splits["x_train"][:train_size], splits["y_train"][:train_size]
+    return Dataset(f"{data.name} classes {','.join(map(str, classes))}", **splits, num_classes=len(classes))
 
 
 def _check_fractions(val_fraction, test_fraction):

@@ -15,6 +15,22 @@ def linear(num_features: int, num_outputs: int) -> nn.Module:
 NORMALIZATIONS = {"batch": nn.BatchNorm1d, "layer": nn.LayerNorm}
 
 
+class Scale(nn.Module):
+    """Multiplies its input by a constant ``factor``. Put before a linear layer whose weight starts divided by
+    ``factor``, it leaves the network's function as it was and multiplies that weight's rate under Adam by
+    ``factor``: Adam moves each weight by about its rate whatever the gradient's scale (chapter 9)."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = float(factor)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return h * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor:g}"
+
+
 def mlp(num_features: int, num_outputs: int, hidden: Sequence[int] = (64,), activation: type[nn.Module] = nn.ReLU,
         norm: str | None = None) -> nn.Module:
     """A multilayer perceptron, ``activation`` (ReLU unless told) between its layers, and with ``norm="batch"``

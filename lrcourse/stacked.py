@@ -34,6 +34,7 @@ from torch.nn import functional as F
 from torch.optim import lr_scheduler
 
 from .data import Dataset
+from .models import Scale
 from .results import History
 from .training import (TrainSettings, bfloat16_autocast, divergence_limit, divergence_reason, healthy_steps,
                        minibatch_plan)
@@ -47,7 +48,7 @@ WIDE_INPUT = 128
 # Layers without randomness that K copies can pass through as one batched computation. Batch normalization keeps
 # each copy's own batch statistics and running averages; layer normalization acts on each sample.
 STACKABLE_LAYERS = (nn.Sequential, nn.Linear, nn.Conv2d, nn.ReLU, nn.Tanh, nn.GELU, nn.Sigmoid, nn.MaxPool2d,
-                    nn.Flatten, nn.Unflatten, nn.Identity, nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm)
+                    nn.Flatten, nn.Unflatten, nn.Identity, nn.BatchNorm1d, nn.BatchNorm2d, nn.LayerNorm, Scale)
 
 
 # The second rate a scheduler is tried at, to see whether it scales every rate alike (any value far from 1).
@@ -145,6 +146,8 @@ def train_stacked(model: nn.Module, data: Dataset, optimizer: Callable[..., torc
             for param in params:  # what zero_grad(set_to_none=True) does, without its overhead
                 param.grad = None
             losses.sum().backward()
+            if settings.clip_norm is not None:
+                _clip_each_copy(params, settings.clip_norm)
             factors.append(stepper.param_groups[0]["lr"])  # the scheduler's factor this step
             with torch.no_grad():
                 torch._foreach_copy_(before, params)
@@ -354,3 +357,12 @@ def _layer_norm(module: nn.LayerNorm, weight: torch.Tensor | None, bias: torch.T
     shape = (len(weight), *[1] * (out.ndim - 1 - weight.ndim + 1), *weight.shape[1:])
     out = out * weight.view(shape)
     return (out if bias is None else out + bias.view(shape)), True
+
+
+def _clip_each_copy(params: list[torch.Tensor], max_norm: float):
+    """Clip each copy's gradient by its own global norm, as ``torch.nn.utils.clip_grad_norm_`` clips one model's."""
+    grads = [param.grad for param in params if param.grad is not None]
+    norms = torch.stack([grad.flatten(1).pow(2).sum(dim=1) for grad in grads]).sum(dim=0).sqrt()
+    scale = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    for grad in grads:
+        grad.mul_(scale.view(-1, *[1] * (grad.ndim - 1)))

@@ -61,6 +61,10 @@ class TrainSettings:
     ``ReduceLROnPlateau``, which is stepped once an epoch with the epoch's mean training loss, the only
     loss it sees when it decides. ``callbacks`` see every step (:class:`Callback`).
 
+    ``clip_norm`` clips the gradient by its global norm before every step: all gradients together are
+    scaled by ``min(1, clip_norm / (norm + 1e-6))``, as ``torch.nn.utils.clip_grad_norm_`` does, after
+    the callbacks' ``before_step``.
+
     ``autocast=True`` runs the forward pass in bfloat16 where torch deems it safe (matrix products,
     convolutions; losses stay in float32): on a GPU with bfloat16 tensor cores that is several times
     the throughput of float32, at about three significant digits per product.
@@ -74,6 +78,7 @@ class TrainSettings:
     loss_fn: Callable | None = None
     scheduler: Callable | LRScheduler | None = None
     callbacks: Sequence["Callback"] = ()
+    clip_norm: float | None = None
     autocast: bool = False
 
     def __post_init__(self):
@@ -83,6 +88,8 @@ class TrainSettings:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
         if isinstance(self.start_step, bool) or not isinstance(self.start_step, int) or self.start_step < 0:
             raise ValueError(f"start_step must be an integer >= 0, got {self.start_step!r}")
+        if self.clip_norm is not None and not (isinstance(self.clip_norm, (int, float)) and 0 < self.clip_norm < math.inf):
+            raise ValueError(f"clip_norm must be a positive number or None, got {self.clip_norm!r}")
 
 
 @dataclass
@@ -161,6 +168,8 @@ def train(model: nn.Module, data: Dataset, optimizer: torch.optim.Optimizer, set
             step = Step(index, model, optimizer, loss, outputs, batch)
             for callback in settings.callbacks:
                 callback.before_step(step)
+            if settings.clip_norm is not None:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip_norm)
             history.lr.append(optimizer.param_groups[0]["lr"])  # the rate this step used
             optimizer.step()
             if scheduler is not None and not on_plateau:

@@ -131,3 +131,26 @@ def test_own_arrays_become_a_dataset_split_and_scaled_as_load_does_it():
 def test_arrays_that_cannot_be_a_dataset_are_refused(x, y, message):
     with pytest.raises(ValueError, match=message):
         data.from_arrays(x, y, device="cpu")
+
+
+def test_select_classes_makes_a_new_task_of_part_of_the_classes():
+    digits = data.load("digits", device="cpu")
+    upper = data.select_classes(digits, [7, 5, 9], train_size=100)
+    assert upper.num_classes == 3 and len(upper.x_train) == 100
+    for split in data.SPLITS:
+        x, y = getattr(digits, f"x_{split}"), getattr(digits, f"y_{split}")
+        new_x, new_y = getattr(upper, f"x_{split}"), getattr(upper, f"y_{split}")
+        assert set(new_y.tolist()) <= {0, 1, 2}
+        if split != "train":
+            assert len(new_y) == int(((y == 5) | (y == 7) | (y == 9)).sum())
+        # relabelled in the order given: 7 -> 0, 5 -> 1, 9 -> 2, with the samples' features kept
+        original = {0: 7, 1: 5, 2: 9}
+        first = x[y == original[int(new_y[0])]][0]
+        assert torch.equal(new_x[0], first)
+
+
+@pytest.mark.parametrize("classes", [[], [3, 3], [10], [-1]])
+def test_select_classes_refuses_classes_it_does_not_have(classes):
+    digits = data.load("digits", device="cpu")
+    with pytest.raises(ValueError, match="classes must name distinct classes"):
+        data.select_classes(digits, classes)

@@ -95,3 +95,37 @@ def test_a_bad_thread_cap_is_an_error(monkeypatch, value):
     with pytest.raises(ValueError, match="LRCOURSE_THREADS must be a positive whole number"):
         with device.more_threads(2):
             pass
+
+
+def test_mlp_takes_an_activation_and_a_normalization_after_each_hidden_layer():
+    net = models.mlp(5, 3, hidden=(4, 6), activation=torch.nn.Tanh, norm="batch")
+    kinds = [type(layer).__name__ for layer in net]
+    assert kinds == ["Linear", "BatchNorm1d", "Tanh", "Linear", "BatchNorm1d", "Tanh", "Linear"]
+    assert type(models.mlp(5, 3, hidden=(4,), norm="layer")[1]) is torch.nn.LayerNorm
+    with pytest.raises(ValueError, match="norm must be None or one of 'batch', 'layer'"):
+        models.mlp(5, 3, norm="group")
+
+
+def test_scale_before_a_layer_keeps_the_function_and_multiplies_adams_step():
+    """Scale(c) before a linear layer whose weight is divided by c computes the same outputs, and one Adam step
+    moves the effective weight c times as far (Adam's step does not depend on the gradient's scale)."""
+    torch.manual_seed(0)
+    plain = torch.nn.Linear(4, 2)
+    scaled = torch.nn.Linear(4, 2)
+    factor = 0.25
+    with torch.no_grad():
+        scaled.weight.copy_(plain.weight / factor)
+        scaled.bias.copy_(plain.bias)
+    with_scale = torch.nn.Sequential(models.Scale(factor), scaled)
+    x = torch.randn(8, 4)
+    assert torch.allclose(with_scale(x), plain(x), atol=1e-6)
+    moves = []
+    for model, weight in ((plain, plain.weight), (with_scale, scaled.weight)):
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+        before = weight.detach().clone()
+        model(x).pow(2).sum().backward()
+        optimizer.step()
+        moves.append(weight.detach() - before)
+    effective_move = factor * moves[1]  # the network's weight is factor times the stored one
+    assert torch.allclose(effective_move, factor * moves[0], rtol=1e-4, atol=1e-7)
+    assert not torch.allclose(effective_move, moves[0], rtol=1e-2)

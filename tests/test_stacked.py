@@ -106,6 +106,25 @@ def test_normalization_layers_stack_each_copy_with_its_own_statistics(digits, ma
             assert torch.allclose(expected.float(), got.float(), rtol=1e-3, atol=1e-4), name
 
 
+def test_gradient_clipping_stacks_each_copy_clipped_by_its_own_norm(digits):
+    """Clipped at a norm the gradients often pass, so that clipping changes the runs: each copy must be clipped by
+    its own global norm, as clip_grad_norm_ clips one model."""
+    settings = {"make_model": lambda: models.mlp(digits.num_features, 10, hidden=(16,)), "data": digits,
+                "lrs": [0.1, 1.0, 3.0], "epochs": 2, "batch_size": 64, "clip_norm": 0.5}
+    one_by_one, at_once = sweeps.sweep(stacked=False, **settings), sweeps.sweep(stacked=True, **settings)
+    unclipped = sweeps.sweep(stacked=True, **{**settings, "clip_norm": None})
+    for history, stacked_history, free in zip(one_by_one.histories[0], at_once.histories[0], unclipped.histories[0]):
+        assert np.allclose(history.loss, stacked_history.loss, rtol=1e-3, atol=1e-5)
+        assert np.allclose(history.val_loss, stacked_history.val_loss, rtol=1e-3, atol=1e-5)
+        assert not np.allclose(history.loss, free.loss, rtol=1e-3)  # the clip changed the run
+
+
+@pytest.mark.parametrize("clip_norm", [0, -1.0, float("inf"), "1"])
+def test_a_bad_clip_norm_is_an_error(clip_norm):
+    with pytest.raises(ValueError, match="clip_norm must be a positive number"):
+        training.TrainSettings(clip_norm=clip_norm)
+
+
 def test_a_copy_that_diverges_stops_alone(digits):
     lrs = [0.1, 1e6]
     settings = {"make_model": lambda: models.mlp(digits.num_features, 10, hidden=(16,)), "data": digits,
