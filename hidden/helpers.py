@@ -520,3 +520,52 @@ def sgd_losses(lr, steps, samples, batch_size=20):
         losses.append(float((residual ** 2).mean()))
         weights = weights - lr * 2 * inputs[batch].T @ residual / batch_size
     return losses
+
+
+# ---- what moves the rate (ex09)
+#
+# Shared by the two suites of exercise 9 whose answers return parameter groups for torch.optim (discriminative
+# rates and muP's rates): the MLPs they run on, and the reading of the groups an answer returned.
+
+def mlp(*widths, bias=True, seed=0):
+    """An nn.Sequential of nn.Linear layers of the given widths (inputs first), with a ReLU between two layers."""
+    torch.manual_seed(seed)
+    layers = []
+    for fan_in, fan_out in zip(widths, widths[1:]):
+        layers += [torch.nn.Linear(fan_in, fan_out, bias=bias), torch.nn.ReLU()]
+    return torch.nn.Sequential(*layers[:-1])
+
+
+def groups_of(value, model, what="the parameter groups"):
+    """The groups an answer returned for ``model``, as a list of (its parameters, its rate as a float).
+
+    AssertionError, saying what is wrong, unless ``value`` is a list of dicts, each with a list of parameters of
+    ``model`` (the parameters themselves, not copies) under "params" and a number under "lr"."""
+    assert type(value) is list, f"{what} should be a list of dicts, not a {type(value).__name__}"
+    own = {id(parameter) for parameter in model.parameters()}
+    groups = []
+    for index, group in enumerate(value):
+        assert type(group) is dict and "params" in group and "lr" in group, \
+            f'group {index} should be a dict with the keys "params" and "lr"'
+        params = group["params"]
+        assert type(params) in (list, tuple), \
+            f'the "params" of group {index} should be a list, not a {type(params).__name__}'
+        assert all(type(p) is torch.nn.Parameter and id(p) in own for p in params), (
+            f'the "params" of group {index} should hold the model\'s parameters themselves (not copies or other '
+            "tensors): take them from the model's modules")
+        groups.append((params, genuine(group["lr"], float, f'the "lr" of group {index}')))
+    return groups
+
+
+def rate_of_each(groups, model):
+    """{id(parameter): rate} of ``groups`` (as :func:`groups_of` reads them); AssertionError if a trainable
+    parameter of ``model`` is in no group, or a parameter in more than one."""
+    rates = {}
+    for params, lr in groups:
+        for parameter in params:
+            assert id(parameter) not in rates, "a parameter is in more than one group (torch.optim refuses that)"
+            rates[id(parameter)] = lr
+    missing = [name for name, parameter in model.named_parameters()
+               if parameter.requires_grad and id(parameter) not in rates]
+    assert not missing, f"the parameters {missing} are in no group: every trainable parameter needs one"
+    return rates

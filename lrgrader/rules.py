@@ -60,6 +60,11 @@ RULES: dict[str, tuple[Rule, ...]] = {
                   modules=("lrcourse.finder", "torch_lr_finder")),),
     "ex08": (Rule("the course package lrcourse", "this exercise asks you to write the diagnosis yourself",
                   modules=("lrcourse",)), _SCHEDULERS),
+    "ex09": (Rule("torch.nn.utils.clip_grad (clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, "
+                  "get_total_norm)", "this exercise asks you to clip the gradients yourself",
+                  modules=("torch.nn.utils.clip_grad",)),
+             Rule("scikit-learn (sklearn)", "this exercise asks you to scale the features yourself",
+                  modules=("sklearn",))),
 }
 
 

@@ -76,6 +76,14 @@ FORBIDDEN = {
     "ex08, the course package": ("ex08", "from lrcourse import diagnose\nresult = diagnose"),
     "ex08, ReduceLROnPlateau": ("ex08", "import torch\nresult = torch.optim.lr_scheduler.ReduceLROnPlateau("
                                         "torch.optim.SGD([torch.zeros(1)], lr=0.1))"),
+    "ex09, clip_grad_norm_": ("ex09", "import torch\nw = torch.zeros(2, requires_grad=True)\nw.grad = torch.ones(2)\n"
+                                      "result = torch.nn.utils.clip_grad_norm_([w], 1.0)"),
+    "ex09, get_total_norm": ("ex09", "import torch\nresult = torch.nn.utils.get_total_norm([torch.ones(2)])"),
+    "ex09, clip_grads_with_norm_ by name": ("ex09", "import torch\nfrom torch.nn.utils import clip_grads_with_norm_\n"
+                                                   "result = clip_grads_with_norm_([], 1.0, torch.tensor(1.0))"),
+    "ex09, clip_grad_value_ from its module": ("ex09", "from torch.nn.utils.clip_grad import clip_grad_value_\n"
+                                                       "result = clip_grad_value_([], 1.0)"),
+    "ex09, scikit-learn": ("ex09", "from sklearn.preprocessing import MinMaxScaler\nresult = MinMaxScaler()"),
 }
 
 
@@ -112,6 +120,10 @@ result = w.tolist()
     "ex07, the given optimizer": ("ex07", "import torch\nw = torch.nn.Parameter(torch.ones(1))\n"
                                           "opt = torch.optim.SGD([w], lr=0.1)\n(w * 2).sum().backward()\n"
                                           "opt.step()\nresult = w.item()"),
+    "ex09, norms and parameter groups": ("ex09", "import torch\nw = torch.nn.Parameter(torch.ones(2))\n"
+                                                 "opt = torch.optim.Adam([{'params': [w], 'lr': 0.1}])\n"
+                                                 "(w * 2).sum().backward()\nopt.step()\n"
+                                                 "result = torch.linalg.vector_norm(w.grad).item()"),
 }
 
 
