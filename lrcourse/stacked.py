@@ -354,7 +354,7 @@ def _layer_norm(module: nn.LayerNorm, weight: torch.Tensor | None, bias: torch.T
         return out, stacked
     if not stacked:
         out = out.expand(len(weight), *out.shape)
-    shape = (len(weight), *[1] * (out.ndim - 1 - weight.ndim + 1), *weight.shape[1:])
+    shape = (len(weight), *[1] * (out.ndim - weight.ndim), *weight.shape[1:])  # (K, 1, ..., normalized shape)
     out = out * weight.view(shape)
     return (out if bias is None else out + bias.view(shape)), True
 

@@ -57,12 +57,15 @@ def sweep(make_model: Callable[[], nn.Module], data: Dataset, lrs: Sequence[floa
 
     bar = tqdm(total=len(seeds) * len(lrs), desc="sweep", disable=not show)
     histories, models = [], []
+    stack = None  # decided once, on the first seed's model: every seed trains the same model with the same settings
     for seed in seeds:
         run_settings = replace(settings, seed=seed)
         torch.manual_seed(seed)
         model = make_model().to(data.device)
-        # one rate gains nothing from stacking, unless asked for
-        if (stacked or (stacked is None and len(lrs) > 1)) and can_stack(model, data, optimizer, run_settings):
+        if stack is None:  # one rate gains nothing from stacking, unless asked for
+            stack = bool(stacked or (stacked is None and len(lrs) > 1)) and can_stack(model, data, optimizer,
+                                                                                       run_settings)
+        if stack:
             row, weights = train_stacked(model, data, optimizer, list(lrs), run_settings)
             models.append(unstack(model, weights) if keep_models or score else None)
             bar.update(len(lrs))
