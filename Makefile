@@ -25,6 +25,7 @@ benchmark: $(STAMP)
 	$(BIN)/python benchmarks/stacked_sweep.py
 	$(BIN)/python benchmarks/class_grading.py
 	$(BIN)/python benchmarks/grading_margins.py
+	$(BIN)/python benchmarks/judgement_seeds.py
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

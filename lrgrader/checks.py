@@ -197,7 +197,7 @@ class _Checks:
         error = excinfo.value
         if isinstance(error, bridge.CheckTimeout):
             return (f"did not finish within {LIMITS.check_cpu_seconds:g} s of CPU time: is there a loop that "
-                    "never ends?")
+                    "never ends, or more work than the task needs?")
         if isinstance(error, bridge.RuleBroken):
             return str(error)
         if isinstance(error, AssertionError):

@@ -12,6 +12,8 @@ answers out of the instructor's own (the answer cells of ``solutions/<assignment
 - **hand-written mistakes** (``[[mistake]]`` in ``hidden/<assignment>/mutants.toml``): the errors students make
   that no operator makes (a missing bias correction, settings honoured for the first parameter group only, an
   answer that special-cases the sanity checks' inputs), each naming the requirement of the suite it breaks;
+  an item graded by what its answer achieves (a rate chosen, a curve read: ``[[outcome_graded]]``, with why)
+  gets these only, since a number moved in a strategy rarely makes a worse strategy;
 
 then grades each one with the item's hidden suite, as the grader grades a submission (:func:`lrgrader.server.run_item`:
 the answer in a process of its own, the same limits and rules), and sorts it:
@@ -229,6 +231,12 @@ def handwritten(assignment: str) -> list[Mutant]:
     return mutants
 
 
+def outcome_graded(assignment: str) -> set[str]:
+    """The items listed as ``[[outcome_graded]]``: graded by what the answer achieves on the grader's tasks, so
+    that their wrong answers are the weak strategies written by hand, not generated ones."""
+    return {f"{assignment}/{entry['item']}" for entry in _entries(assignment).get("outcome_graded", [])}
+
+
 def equivalents(assignment: str) -> dict[tuple[str, str], str]:
     """(item, mutant name) of every mutant listed as equivalent, and why."""
     return {(f"{assignment}/{entry['item']}", entry["name"]): entry["why"]
@@ -330,7 +338,8 @@ def run(chosen: Sequence[str], workers: int, progress: bool = True) -> list[Resu
         for name, source in solution_answers(assignment).items():
             item = f"{assignment}/{name}"
             full.append((assignment, Mutant(item, SOLUTION, source), item))
-            quick += [(assignment, mutant, item) for mutant in generated(item, source)]
+            if item not in outcome_graded(assignment):
+                quick += [(assignment, mutant, item) for mutant in generated(item, source)]
         full += [(assignment, mutant, mutant.item) for mutant in handwritten(assignment)]
         users.update({f"{assignment}/{name}": items for name, items in helper_users(assignment).items()})
     listed = {key: why for assignment in chosen for key, why in equivalents(assignment).items()}

@@ -4,13 +4,19 @@ A graded item is named ``"<assignment>/<name>"`` (``"ex01/gd_step"``). Its suite
 ``<course>/hidden/<assignment>/test_<name>.py``; its points are those of the grade cell ``<name>_graded`` in
 the assignment's source notebooks (``<course>/solutions/<assignment>/``), the one place they are set: nbgrader
 reads the same metadata. The course folder is this repository, unless ``LRGRADER_COURSE`` names another.
+
+Suites that grade a decision (a rate chosen, a curve read) draw their tasks from :func:`task_seed`, which the
+instructor sets where grading runs (``LRGRADER_SEED``), so that an answer cannot be written for one task.
 """
 
 import json
 import os
 import re
+import zlib
 from functools import cache
 from pathlib import Path
+
+import numpy as np
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 _ITEM = re.compile(r"(?P<assignment>[A-Za-z0-9_-]+)/(?P<name>[A-Za-z0-9_]+)")
@@ -22,6 +28,21 @@ class UnknownItem(LookupError):
 
 def course() -> Path:
     return Path(os.environ.get("LRGRADER_COURSE", REPOSITORY))
+
+
+def task_seed() -> int:
+    """The seed from which suites draw their tasks: ``LRGRADER_SEED``, 0 unless set; the same seed, the same
+    tasks and the same grade."""
+    value = os.environ.get("LRGRADER_SEED", "0")
+    if not value.isdigit():
+        raise ValueError(f"LRGRADER_SEED must be a whole number >= 0, got {value!r}")
+    return int(value)
+
+
+def task_rng(item: str) -> np.random.Generator:
+    """The generator from which the suite of ``item`` (``"ex09/choose_lr"``) draws its tasks: the instructor's
+    :func:`task_seed` mixed with the item's name, so that no two items draw the same tasks."""
+    return np.random.default_rng([task_seed(), zlib.crc32(item.encode())])
 
 
 def suites_folder(root: Path | None = None) -> Path:

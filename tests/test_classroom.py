@@ -176,14 +176,15 @@ def test_the_report_analyses_the_hidden_checks_from_the_graders_records(graded_t
     gd_step = next(item for item in items if item.name == "gd_step_graded")
     # two_wrong fails 9 of gd_step's 16 checks and untouched all of them; the other three pass them all.
     assert sorted(check.miss_rate for check in gd_step.checks) == [0.2] * 7 + [0.4] * 9
-    # By total score the stronger half is solution and two_wrong, the weaker untouched and syntax_error: a check
-    # that only untouched misses separates them (0.5), one that two_wrong misses too does not (0).
-    assert {(check.miss_rate, check.discrimination) for check in gd_step.checks} == {(0.2, 0.5), (0.4, 0.0)}
+    # By total score the stronger half is solution and infinite_loop, the weaker untouched and syntax_error, and
+    # two_wrong is in the middle: a check that only untouched misses separates the halves (0.5), and so does one
+    # that two_wrong misses too.
+    assert {(check.miss_rate, check.discrimination) for check in gd_step.checks} == {(0.2, 0.5), (0.4, 0.5)}
     assert report.separating_checks(items)[0].discrimination == max(
         check.discrimination for item in items for check in item.checks if 0 < check.miss_rate < 1)
     classroom.main(["report", "ex01", "--course", str(course)])
     assert capsys.readouterr().out.splitlines()[0] == (
-        "ex01: 5 submissions, mean 4.68 of 10 points, median 4.55; 1 full marks, 1 zero")
+        "ex01: 5 submissions, mean 4.65 of 11 points, median 3.90; 1 full marks, 1 zero")
 
 
 @pytest.fixture

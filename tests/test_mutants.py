@@ -66,7 +66,7 @@ def test_a_mistake_whose_text_is_not_in_the_solution_exactly_once_is_refused(tmp
 
 def test_a_helper_that_other_answers_call_is_graded_with_their_suites_too():
     users = mutants.helper_users("ex06")  # with_warmup's cell defines _check_rates, which the next parts call
-    assert users["with_warmup"] == ["ex06/warmup_cosine_lr", "ex06/wsd_lr", "ex06/scaled_lr_and_warmup"]
+    assert users["with_warmup"] == ["ex06/warmup_cosine_lr", "ex06/wsd_lr"]
     assert users["wsd_lr"] == []
 
 
@@ -119,7 +119,8 @@ def test_every_suite_splits_its_points_as_the_course_standard_says(item):
     behaviour = {key: share for key, share in shares.items() if key.startswith("behaviour")}
     assert sum(shares.values()) == 100
     assert sum(behaviour.values()) >= LEAST_BEHAVIOUR, "most of the points go to what the item teaches"
-    assert min(behaviour.values()) >= LEAST_CORE_REQUIREMENT
+    if item not in mutants.outcome_graded(item.partition("/")[0]):  # those have one requirement per kind of task
+        assert min(behaviour.values()) >= LEAST_CORE_REQUIREMENT
     assert min(shares.values()) >= LEAST_REQUIREMENT
 
 

@@ -1,4 +1,5 @@
-"""Hidden checks of exercise 1's ``best_constant_lr(hessian)``: 2 / (L + mu) and its contraction factor."""
+"""Hidden checks of exercise 1's ``best_constant_lr(hessian)``: the fastest constant rate on a quadratic, 2 / (L + mu),
+and its contraction factor (L - mu) / (L + mu)."""
 
 import numpy as np
 import pytest
@@ -8,10 +9,14 @@ from hypothesis import strategies as st
 from lrgrader.checks import genuine, requirement
 
 REQUIREMENTS = {
-    "behaviour": ("gives lr = 2 / (L + mu) and the factor (L - mu) / (L + mu)", 70),
+    "behaviour": ("gives the fastest constant rate and its contraction factor", 70),
     "contract": ("returns a tuple of two plain floats and leaves the Hessian alone", 15),
     "validation": ("refuses a Hessian that is not square, symmetric and positive definite", 15),
 }
+
+
+CUBE = np.ones((2, 2, 2))
+CUBE[0, 0, 0] = CUBE[1, 1, 1] = 3.0  # unchanged by any transpose, and each 2 x 2 slice is positive definite
 
 
 def random_spd(seed, size, condition):
@@ -70,6 +75,13 @@ def test_perfectly_conditioned(answer):
         "when all eigenvalues are equal one step reaches the minimum: the factor should be 0"
 
 
+@requirement("behaviour")
+def test_accepts_nested_lists(answer):
+    """accepts a nested list as well as an array"""
+    lr, factor = rate_and_factor(answer, [[2.0, 0.0], [0.0, 1.0]])
+    assert np.isclose(lr, 2 / 3) and np.isclose(factor, 1 / 3), "with hessian [[2, 0], [0, 1]] the answer is off"
+
+
 @requirement("contract")
 def test_returns_two_floats(answer):
     """returns a tuple (lr, factor) of two plain floats"""
@@ -116,8 +128,8 @@ def test_leaves_the_hessian_unchanged(answer):
 
 @requirement("validation")
 @pytest.mark.parametrize("hessian", [np.array([[1.0, 2.0], [0.0, 1.0]]), np.diag([0.0, 2.0]), np.diag([-1.0, 2.0]),
-                                     np.ones((2, 3)), np.zeros((2, 2))],
-                         ids=["not symmetric", "singular", "negative eigenvalue", "not square", "zero"])
+                                     np.ones((2, 3)), np.zeros((2, 2)), np.array([1.0, 2.0]), CUBE],
+                         ids=["not symmetric", "singular", "negative eigenvalue", "not square", "zero", "1-D", "3-D"])
 def test_rejects_bad_hessians(answer, hessian):
     """raises ValueError unless the Hessian is square, symmetric and positive definite"""
     with pytest.raises(ValueError):

@@ -1,19 +1,22 @@
-def wsd_lr(step, base_lr, warmup_steps, stable_steps, decay_steps, start_factor=0.1, min_lr=0.0):
-    for value in (step, warmup_steps, stable_steps, decay_steps):
+def wsd_lr(step, base_lr, warmup_steps, stable_steps, decay_steps, min_lr=0.0):
+    for value in (warmup_steps, stable_steps, decay_steps):
         if not isinstance(value, int) or value < 0:
-            raise ValueError("steps must be integers >= 0")
-    if decay_steps == 0 or not 0 < start_factor <= 1 or not base_lr > 0 or not 0 <= min_lr <= base_lr:
-        raise ValueError("a setting is out of range")
-    # walk through the phases to the one that holds `step` (phase 3: after the decay)
-    lengths = [warmup_steps, stable_steps, decay_steps]
-    phase, start = 0, 0
-    while phase < len(lengths) and step >= start + lengths[phase]:
-        start += lengths[phase]
-        phase += 1
-    if phase == 0:
-        return float(base_lr * (start_factor + (1 - start_factor) * step / warmup_steps))
-    if phase == 1:
-        return float(base_lr)
-    if phase == 2:
-        return float(base_lr + (min_lr - base_lr) * (step - start) / decay_steps)
-    return float(min_lr)
+            raise ValueError("the phase lengths must be integers >= 0")
+    if step < 0 or decay_steps < 1:
+        raise ValueError("need step >= 0 and decay_steps >= 1")
+    if not 0 < base_lr < math.inf or not 0 <= min_lr <= base_lr:
+        raise ValueError("a rate is out of range")
+    # play the schedule forward from step 0, one step at a time, as a scheduler would
+    t = 0
+    while True:
+        if t < warmup_steps:
+            rate = base_lr * (t + 1) / warmup_steps
+        elif t <= warmup_steps + stable_steps:
+            rate = base_lr
+        elif t <= warmup_steps + stable_steps + decay_steps:
+            rate = base_lr + (min_lr - base_lr) * (t - warmup_steps - stable_steps) / decay_steps
+        else:
+            rate = min_lr
+        if t == step:
+            return float(rate)
+        t += 1

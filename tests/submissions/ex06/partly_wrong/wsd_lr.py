@@ -1,14 +1,14 @@
-def wsd_lr(step, base_lr, warmup_steps, stable_steps, decay_steps, start_factor=0.1, min_lr=0.0):
+def wsd_lr(step, base_lr, warmup_steps, stable_steps, decay_steps, min_lr=0.0):
     for value in (step, warmup_steps, stable_steps):
         if not isinstance(value, int) or value < 0:
             raise ValueError("steps must be integers >= 0")
     if not isinstance(decay_steps, int) or decay_steps < 1:
         raise ValueError("decay_steps must be an integer >= 1")
-    if not 0 < start_factor <= 1 or not base_lr > 0 or not 0 <= min_lr <= base_lr:
-        raise ValueError("a rate or start_factor is out of range")
+    if not base_lr > 0 or not 0 <= min_lr <= base_lr:
+        raise ValueError("a rate is out of range")
     decay_start = warmup_steps + stable_steps
     if step < warmup_steps:
-        return float(base_lr * (start_factor + (1 - start_factor) * step / warmup_steps))
+        return float(base_lr * (step + 1) / warmup_steps)
     if step < decay_start:
         return float(base_lr)
     if step < decay_start + decay_steps:
