@@ -11,6 +11,7 @@ whole notebook of each such assignment through the class command, one worker, an
 """
 
 import os
+from contextlib import contextmanager
 import sys
 import tempfile
 import time
@@ -48,8 +49,22 @@ def score(item: str, source: str, seed: int) -> float:
     os.environ["LRGRADER_SEED"] = str(seed)  # read by the suite in the checks' process, forked from this one
     assignment = item.partition("/")[0]
     payload = mutants.answer_of(assignment, mutants.Mutant(item, "sample", source), item)
-    with threadpool_limits(1):  # NumPy is loaded already: its BLAS gets one thread in the forks, as in a grader
+    with threadpool_limits(1), quiet():  # NumPy is loaded: its BLAS gets one thread in the forks, as in a grader
         return server.run_item(item, payload).score
+
+
+@contextmanager
+def quiet():
+    """Standard output closed for the processes forked meanwhile (the checks' pytest prints its dots there)."""
+    sys.stdout.flush()
+    saved, devnull = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 def main():

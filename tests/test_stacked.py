@@ -108,9 +108,10 @@ def test_normalization_layers_stack_each_copy_with_its_own_statistics(digits, ma
 
 def test_gradient_clipping_stacks_each_copy_clipped_by_its_own_norm(digits):
     """Clipped at a norm the gradients often pass, so that clipping changes the runs: each copy must be clipped by
-    its own global norm, as clip_grad_norm_ clips one model."""
+    its own global norm, as clip_grad_norm_ clips one model. The rates stay below the chaotic edge, where rounding
+    (which differs from one processor to another) would decide the runs rather than the clipping."""
     settings = {"make_model": lambda: models.mlp(digits.num_features, 10, hidden=(16,)), "data": digits,
-                "lrs": [0.1, 1.0, 3.0], "epochs": 2, "batch_size": 64, "clip_norm": 0.5}
+                "lrs": [0.1, 0.3, 1.0], "epochs": 2, "batch_size": 64, "clip_norm": 0.5}
     one_by_one, at_once = sweeps.sweep(stacked=False, **settings), sweeps.sweep(stacked=True, **settings)
     unclipped = sweeps.sweep(stacked=True, **{**settings, "clip_norm": None})
     for history, stacked_history, free in zip(one_by_one.histories[0], at_once.histories[0], unclipped.histories[0]):
