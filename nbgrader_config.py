@@ -18,9 +18,10 @@ c.CourseDirectory.release_directory = "exercises"
 # The release keeps only the notebooks, whatever else an instructor leaves in solutions/<assignment>/.
 c.CourseDirectory.include = ["*.ipynb"]
 
-# Every assignment the course has, in order, so that `nbgrader db assignment list` and exports know them.
+# Every assignment the course has, in order, so that `nbgrader db assignment list` and exports know them (a grading
+# worker's private copy of the course has no solutions/, and needs none).
 SOLUTIONS = Path(__file__).resolve().parent / "solutions"
-c.CourseDirectory.db_assignments = [{"name": folder.name} for folder in sorted(SOLUTIONS.iterdir()) if folder.is_dir()]
+c.CourseDirectory.db_assignments = [{"name": folder.name} for folder in sorted(SOLUTIONS.glob("*")) if folder.is_dir()]
 
 # The grader's limits (lrgrader.limits, the one place they are set): a grade cell may run as long as its hidden
 # suite may, so that the grader always gets to report; any other cell LIMITS.cell_seconds. Class grading

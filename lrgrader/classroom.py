@@ -5,38 +5,38 @@ grades (nbgrader's grades.csv) and a report an instructor can take in at a glanc
     python -m lrgrader grade ex01 downloaded/ex01/archive    # one <student>.zip each
     python -m lrgrader report ex01                           # the report again, from the gradebook and the logs
 
-nbgrader has no parallel autograde (its issue #174). Here worker processes each grade one student at a time
-with :func:`lrgrader.sandbox.autograde_one`, all into the one gradebook. The students are added to it up
-front, so each submission's own writes are a few short transactions between seconds of running notebooks.
-On SQLite the writers take turns on the database lock, each connection waiting up to ``BUSY_SECONDS`` for
-it (sqlite3's default is 5 s); on PostgreSQL (``--db postgresql://...``) they write concurrently, from one
-machine or several sharing the course folder.
+    python -m lrgrader grade ex01 --scheduler tcp://host:8786   # on a Dask cluster's workers
+
+nbgrader has no parallel autograde (its issue #174). Here each submission is one task of Dask distributed
+(:mod:`lrgrader.cluster`): on a local cluster of worker processes by default, or on the workers of a running
+scheduler (``--scheduler``, or ``DASK_SCHEDULER_ADDRESS``), which need the course installed but share no folder
+with this machine. Each worker grades in a gradebook of its own and returns what it wrote; this process alone
+writes the course's gradebook, a short transaction per submission as each result arrives, so a batch that stops
+keeps what it graded, and running the command again grades only the submissions that have no grade yet (or
+that changed since). On SQLite a write waits up to ``BUSY_SECONDS`` for another program's (sqlite3's default is
+5 s); a PostgreSQL gradebook (``--db postgresql://...``) can be shared by several instructors' machines.
 """
 
 import argparse
-import multiprocessing
 import os
 import re
 import shutil
 import sys
 import time
-import traceback
 import zipfile
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+import dask
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import make_url
-from tqdm import tqdm
 from traitlets.config.loader import PyFileConfigLoader
 
-from lrgrader import report
+from lrgrader import cluster, report
 from lrgrader.instructor import nbgrader
-from lrgrader.records import Outcome
-from lrgrader.sandbox import autograde_one
+from lrgrader.records import Outcome, RecordError
 
 BUSY_SECONDS = 300
 ZIP_PATTERN = r"(?P<student_id>.+)\.zip"
@@ -150,44 +150,79 @@ def check_released(url: str, assignment: str):
 
 
 def grade_class(course: Path, assignment: str, students: Sequence[str], url: str, workers: int,
-                *, progress: bool = True) -> list[Outcome]:
-    """Autograde every student's submission, ``workers`` at a time; the batch completes whatever they wrote.
+                *, scheduler: str | None = None, progress: bool = True) -> list[Outcome]:
+    """Autograde every student's submission on Dask: the scheduler at ``scheduler``, or a local cluster of
+    ``workers`` processes; each result is recorded here as it arrives (:func:`record`).
 
-    Writes logs/<assignment>/<student>.log (readable) and .json (the outcome, read by the report).
+    Writes logs/<assignment>/<student>.log (readable) and .json (the outcome, read by the report and by a rerun).
     """
-    with Gradebook(url) as gradebook:  # up front, so that the workers only add their submissions' rows
-        for student in students:
-            gradebook.update_or_create_student(student)
-    logs = course / "logs" / assignment
-    logs.mkdir(parents=True, exist_ok=True)
-    # Fresh interpreters ("spawn"), not forks of this process and its progress bar's thread.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        running = [pool.submit(_grade_logged, course, assignment, student, url, logs) for student in students]
-        outcomes = [future.result() for future in tqdm(as_completed(running), total=len(running), disable=not progress,
-                                                       desc=f"grading {assignment}", unit="submission")]
+    release = cluster.release_of(course, url, assignment)
+    with Gradebook(url) as gradebook:
+        submissions = [cluster.submission_of(course, gradebook, assignment, student) for student in students]
+    (course / "logs" / assignment).mkdir(parents=True, exist_ok=True)
+    with cluster.connect(scheduler, workers) as client:
+        if progress:
+            info = client.scheduler_info()
+            dashboard = f"dashboard at {client.dashboard_link}" if "dashboard" in info["services"] else "no dashboard"
+            print(f"Dask: {len(info['workers'])} workers at {info['address']}; {dashboard}", flush=True)
+        outcomes = [record(course, url, assignment, result)
+                    for result in cluster.graded(client, release, submissions, progress=progress)]
     return sorted(outcomes, key=lambda outcome: outcome.student)
 
 
-def _grade_logged(course: Path, assignment: str, student: str, url: str, logs: Path) -> Outcome:
-    """In a worker: grade one submission and log it. A failure of the grading itself (not of the student's code,
-    which autograde_one never raises for) is tried once more, then a flag, not a crash."""
-    started = time.perf_counter()
-    problems, verdicts = [], []
-    for _ in range(2):
-        try:
-            flags, verdicts = autograde_one(course, assignment, student, db_url=url)
-            break
-        except Exception as error:
-            flags = [f"grading failed ({type(error).__name__}): see logs/{assignment}/{student}.log"]
-            problems.append(traceback.format_exc())
-    outcome = Outcome(student, tuple(flags), round(time.perf_counter() - started, 1), tuple(verdicts))
-    (logs / f"{student}.json").write_text(outcome.to_json())
-    scores = cell_scores(url, assignment, student)
-    lines = [f"{student}, {assignment}: graded in {outcome.seconds} s, {time.strftime('%Y-%m-%d %H:%M:%S')}",
-             *(f"flagged: {flag}" for flag in flags),
-             *(f"{cell}: {score:g} of {points:g}" for cell, (score, points) in scores.items()), *problems]
+def record(course: Path, url: str, assignment: str, result: cluster.Graded) -> Outcome:
+    """Write what grading one submission produced into the course: its autograded folder, its rows of the
+    gradebook (manual grades kept), then its log and, last, its outcome: a rerun grades again a submission whose
+    outcome is missing, so one that was cut off halfway is never taken for graded."""
+    outcome = result.outcome
+    student = outcome.student
+    if outcome.graded:
+        folder = _replaced(course / "autograded" / student / assignment)
+        for name, data in result.autograded:
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(data)
+        with Gradebook(url) as gradebook:
+            gradebook.update_or_create_student(student)
+            submission = cluster.submission_row(
+                gradebook, assignment, student, **({"timestamp": result.timestamp} if result.timestamp else {}))
+            grades = {(notebook.name, grade.name): grade for notebook in submission.notebooks
+                      for grade in notebook.grades}
+            comments = {(notebook.name, comment.name): comment for notebook in submission.notebooks
+                        for comment in notebook.comments}
+            for cell in result.grades:
+                grade = grades[cell.notebook, cell.cell]
+                grade.auto_score, grade.needs_manual_grade = cell.auto_score, cell.needs_manual_grade
+            for cell in result.comments:
+                comments[cell.notebook, cell.cell].auto_comment = cell.auto_comment
+            penalties = dict(result.late_penalties)
+            for notebook in submission.notebooks:
+                notebook.late_submission_penalty = penalties.get(notebook.name)
+            gradebook.db.commit()
+    logs = course / "logs" / assignment
+    scores = cell_scores(url, assignment, student) if outcome.graded else {}
+    lines = [f"{student}, {assignment}: graded in {outcome.seconds} s on {result.worker or 'no worker'}, "
+             f"{time.strftime('%Y-%m-%d %H:%M:%S')}", *(f"flagged: {flag}" for flag in outcome.flags),
+             *(f"{cell}: {score:g} of {points:g}" for cell, (score, points) in scores.items()), *result.problems]
     (logs / f"{student}.log").write_text("\n".join(lines))
+    (logs / f"{student}.json").write_text(outcome.to_json())
     return outcome
+
+
+def already_graded(course: Path, url: str, assignment: str, students: Sequence[str]) -> list[str]:
+    """The students whose submission, as it is now in course/submitted, has been graded into the gradebook."""
+    done = []
+    with Gradebook(url) as gradebook:
+        for student in students:
+            log = course / "logs" / assignment / f"{student}.json"
+            try:
+                outcome = Outcome.from_json(log.read_text())
+                gradebook.find_submission(assignment, student)
+            except (OSError, RecordError, MissingEntry):
+                continue
+            if outcome.graded and outcome.submission == cluster.submission_of(
+                    course, gradebook, assignment, student).digest:
+                done.append(student)
+    return done
 
 
 def cell_scores(url: str, assignment: str, student: str) -> dict[str, tuple[float, float]]:
@@ -224,18 +259,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     grade = commands.add_parser(
         "grade", help="autograde every submission of an assignment, then write feedback, grades.csv and the report",
-        description="Autograde every submission of ASSIGNMENT in parallel (a progress bar; a log per student in "
-                    "logs/ASSIGNMENT/), then write nbgrader's feedback (feedback/), export every grade "
-                    "(grades.csv) and write the report.")
+        description="Autograde every submission of ASSIGNMENT in parallel on Dask (a progress bar; a log per "
+                    "student in logs/ASSIGNMENT/), then write nbgrader's feedback (feedback/), export every grade "
+                    "(grades.csv) and write the report. Submissions graded before, unchanged since, are not "
+                    "graded again unless --regrade is given.")
     grade.add_argument("assignment", metavar="ASSIGNMENT", help="the assignment, e.g. ex01")
     grade.add_argument("submissions", metavar="SUBMISSIONS", nargs="?", type=Path,
                        help="a folder of <student>/ASSIGNMENT/*.ipynb, or of one zip file per student (such as "
                             "downloaded/ASSIGNMENT/archive/); copied into the course's submitted/ folder. "
                             "Default: the submissions already in submitted/")
     grade.add_argument("--students", nargs="+", metavar="ID",
-                       help="grade only these students (e.g. this machine's share of the class)")
+                       help="grade only these students")
     grade.add_argument("--workers", type=int, default=os.cpu_count(),
-                       help="submissions graded at the same time (default: the number of cores, %(default)s)")
+                       help="worker processes of the local cluster, each grading one submission at a time (default: "
+                            "the number of cores, %(default)s); not used with --scheduler")
+    grade.add_argument("--scheduler", metavar="ADDRESS", default=dask.config.get("scheduler-address", None),
+                       help="grade on the workers of this running Dask scheduler, e.g. tcp://host:8786 (default: "
+                            "DASK_SCHEDULER_ADDRESS if set, else a local cluster)")
+    grade.add_argument("--regrade", action="store_true",
+                       help="grade again the submissions that already have grades")
     grade.add_argument("--zip-pattern", default=ZIP_PATTERN,
                        help="regular expression matching a zip file's name; its group student_id is the student's "
                             "id (default: the name without .zip)")
@@ -273,11 +315,20 @@ def _run(args) -> int:
             if unknown:
                 raise UsageError(f"no submission of {args.assignment} from {', '.join(unknown)}")
             students = sorted(args.students)
-        started = time.perf_counter()
-        outcomes = grade_class(course, args.assignment, students, url, args.workers)
-        minutes = (time.perf_counter() - started) / 60
-        print(f"graded {len(outcomes)} submissions of {args.assignment} in {minutes:.1f} min with "
-              f"{args.workers} workers ({len(outcomes) / minutes:.1f} per minute)")
+        graded = [] if args.regrade else already_graded(course, url, args.assignment, students)
+        if graded:
+            print(f"{len(graded)} of {len(students)} submissions are graded already (--regrade grades them again)")
+        missing = [student for student in students if student not in graded]
+        if missing:
+            started = time.perf_counter()
+            try:
+                outcomes = grade_class(course, args.assignment, missing, url, args.workers, scheduler=args.scheduler)
+            except cluster.GradingStopped as error:
+                print(f"python -m lrgrader: error: {error}", file=sys.stderr)
+                return 1
+            minutes = (time.perf_counter() - started) / 60
+            print(f"graded {len(outcomes)} submissions of {args.assignment} in {minutes:.1f} min "
+                  f"({len(outcomes) / minutes:.1f} per minute)")
         feedback_and_grades(course, args.assignment, students, url)
     path = args.report or course / "reports" / f"{args.assignment}.html"
     print(report.write_report(course, url, args.assignment, path))

@@ -32,6 +32,9 @@ class Limits:
     notebook_mb: int = 20  # a submitted notebook
     cell_seconds: int = 60  # a cell of a student's notebook, but a grade cell
     attempts: int = 4  # runs of a notebook whose cells kill the kernel, before it is graded as released
+    worker_deaths: int = 1  # Dask workers a submission's task may take down and still run again, before it is
+    #                         graded as released (Dask's allowed-failures, for the cluster the class command starts)
+    scheduler_seconds: float = 30.0  # reaching a Dask scheduler
 
     @property
     def grade_cell_seconds(self) -> int:

@@ -160,11 +160,14 @@ class Request:
 @dataclass(frozen=True)
 class Outcome:
     """How grading one student's submission of an assignment went, as the class command logs it: why it was
-    flagged (empty if it was not), how long it took, and the grader's verdict on every item it ran."""
+    flagged (empty if it was not), how long it took, the grader's verdict on every item it ran, the digest of
+    the files it graded, and whether its grades reached the gradebook (a rerun grades what has none)."""
     student: str
     flags: tuple[str, ...] = ()
     seconds: float = 0.0
     verdicts: tuple[Verdict, ...] = field(default=())
+    submission: str = ""
+    graded: bool = True
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -240,14 +240,16 @@ def _write_kernel_spec(jupyter: Path, scratch: Path, grader_socket: Path):
         "env": {**home, SOCKET_VARIABLE: str(grader_socket), "PYTHONNOUSERSITE": "1"}}))
 
 
-_TEMPLATES: dict[str, Template] = {}
+_TEMPLATES: dict[tuple[str, str | None], Template] = {}
 
 
 def _template(assignment: str) -> Template:
-    """This process's grader template for ``assignment``, started the first time (a worker keeps it)."""
-    template = _TEMPLATES.get(assignment)
+    """This process's grader template for ``assignment`` and the task seed now set, started the first time (a
+    worker keeps it): its graders inherit the seed from it."""
+    key = (assignment, os.environ.get("LRGRADER_SEED"))
+    template = _TEMPLATES.get(key)
     if template is None or template.process.poll() is not None:
-        template = _TEMPLATES[assignment] = Template(assignment)
+        template = _TEMPLATES[key] = Template(assignment)
         atexit.register(template.close)
     return template
 

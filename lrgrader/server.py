@@ -190,6 +190,7 @@ class Template:
         self.assignment = assignment
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-m", "lrgrader.server", "--template", str(control), "--assignment", assignment],
+            cwd=self.folder,  # what its libraries leave in the working folder (hypothesis's cache) goes with it
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + LIMITS.start_wall_seconds
         while not control.exists():

@@ -19,7 +19,7 @@ from nbgrader.api import Gradebook
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from lrgrader import classroom, report
+from lrgrader import classroom, cluster, report
 from lrgrader.instructor import course_with, nbgrader, submit
 from test_exercises import answers_of, expected_scores
 
@@ -95,6 +95,16 @@ def test_sqlite_workers_wait_for_each_others_writes(tmp_path):
         "postgresql://grader:secret@db.example.org/course"
 
 
+def graded_here(course: Path, student: str) -> classroom.Outcome:
+    """Grade ``student``'s submission of ex01 in this process, as a worker would, and record it."""
+    url = classroom.gradebook_url(course)
+    release = cluster.release_of(course, url, "ex01")
+    with Gradebook(url) as gradebook:
+        submission = cluster.submission_of(course, gradebook, "ex01", student)
+    (course / "logs" / "ex01").mkdir(parents=True, exist_ok=True)
+    return classroom.record(course, url, "ex01", cluster.grade(release, submission))
+
+
 def test_a_grading_failure_is_tried_once_more_before_it_is_a_flag(tmp_path, monkeypatch):
     released, calls = course_with("ex01", tmp_path), []
 
@@ -104,30 +114,26 @@ def test_a_grading_failure_is_tried_once_more_before_it_is_a_flag(tmp_path, monk
             raise RuntimeError("the grader did not start")
         return real(course, assignment, student, db_url=db_url)
 
-    real = classroom.autograde_one
-    monkeypatch.setattr(classroom, "autograde_one", fails_once)
+    real = cluster.autograde_one
+    monkeypatch.setattr(cluster, "autograde_one", fails_once)
     submit(released, "ex01", "alice", answers_of("ex01", "solution"))
-    url = classroom.gradebook_url(released)
-    logs = released / "logs" / "ex01"
-    logs.mkdir(parents=True, exist_ok=True)
-    outcome = classroom._grade_logged(released, "ex01", "alice", url, logs)
+    outcome = graded_here(released, "alice")
     assert calls == ["alice", "alice"]
-    assert outcome.flags == ()
-    assert "RuntimeError: the grader did not start" in (logs / "alice.log").read_text()
-    assert classroom.scores(url, "ex01", "alice") == EXPECTED["solution"]
+    assert outcome.flags == () and outcome.graded
+    assert "RuntimeError: the grader did not start" in (released / "logs" / "ex01" / "alice.log").read_text()
+    assert classroom.scores(classroom.gradebook_url(released), "ex01", "alice") == EXPECTED["solution"]
 
 
 def test_a_grading_failure_is_a_flag_in_the_log_and_the_report(released, monkeypatch):
     def broken(course, assignment, student, *, db_url=None):
         raise RuntimeError("the grader lost its kernel")
 
-    monkeypatch.setattr(classroom, "autograde_one", broken)
+    monkeypatch.setattr(cluster, "autograde_one", broken)
+    outcome = graded_here(released, "mallory")
+    assert outcome.flags == ("grading failed (RuntimeError): see logs/ex01/mallory.log",) and not outcome.graded
+    assert "RuntimeError: the grader lost its kernel" in (released / "logs" / "ex01" / "mallory.log").read_text()
     url = classroom.gradebook_url(released)
-    logs = released / "logs" / "ex01"
-    logs.mkdir(parents=True, exist_ok=True)
-    outcome = classroom._grade_logged(released, "ex01", "mallory", url, logs)
-    assert outcome.flags == ("grading failed (RuntimeError): see logs/ex01/mallory.log",)
-    assert "RuntimeError: the grader lost its kernel" in (logs / "mallory.log").read_text()
+    assert classroom.already_graded(released, url, "ex01", ["mallory"]) == [], "a rerun must grade it"
     page = released / "report.html"
     assert report.write_report(released, url, "ex01", page) == "ex01: no submission in the gradebook"
     assert ("<tr><td>mallory</td><td>grading failed (RuntimeError): see logs/ex01/mallory.log</td></tr>"
