@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,6 +89,8 @@ def _forked_nbgrader(course: Path, args: tuple, env: dict, timeout: float | None
             status = 0
         except SystemExit as exit:
             status = exit.code if isinstance(exit.code, int) else 1
+        except BaseException:  # into the log, which would otherwise say only that nbgrader exited with status 1
+            traceback.print_exc()
         finally:
             sys.stdout.flush()
             sys.stderr.flush()
