@@ -177,10 +177,7 @@ def record(course: Path, url: str, assignment: str, result: cluster.Graded) -> O
     outcome = result.outcome
     student = outcome.student
     if outcome.graded:
-        folder = _replaced(course / "autograded" / student / assignment)
-        for name, data in result.autograded:
-            (folder / name).parent.mkdir(parents=True, exist_ok=True)
-            (folder / name).write_bytes(data)
+        cluster.write_files(_replaced(course / "autograded" / student / assignment), result.autograded)
         with Gradebook(url) as gradebook:
             gradebook.update_or_create_student(student)
             submission = cluster.submission_row(

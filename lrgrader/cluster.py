@@ -271,9 +271,13 @@ def _as_released(release: Release, submission: Submission, error: KilledWorker) 
 
 def failed(assignment: str, submission: Submission, why: str, problem: str) -> Graded:
     """The result of a submission that could not be graded: a flag, and what went wrong for the log."""
-    flag = f"{why}: see logs/{assignment}/{submission.student}.log"
-    return Graded(Outcome(submission.student, (flag,), submission=submission.digest, graded=False),
-                  problems=(problem,))
+    return Graded(Outcome(submission.student, (_see_log(assignment, submission.student, why),),
+                          submission=submission.digest, graded=False), problems=(problem,))
+
+
+def _see_log(assignment: str, student: str, why: str) -> str:
+    """The flag of a submission whose grading failed: why, and where the traceback is."""
+    return f"{why}: see logs/{assignment}/{student}.log"
 
 
 # ---------------------------------------------------------------- on a worker
@@ -293,10 +297,10 @@ def grade(release: Release, submission: Submission) -> Graded:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lrgrader-task-") as box:
         course = Path(box)
-        _write(course / "exercises" / assignment, release.notebooks)
+        write_files(course / "exercises" / assignment, release.notebooks)
         submitted = course / "submitted" / student / assignment
         submitted.mkdir(parents=True)
-        _write(submitted, submission.files)
+        write_files(submitted, submission.files)
         for name, size in submission.oversized:  # as large as submitted, and taking no room (a sparse file)
             with open(submitted / name, "wb") as file:
                 file.truncate(size)
@@ -314,7 +318,7 @@ def grade(release: Release, submission: Submission) -> Graded:
                 flags, verdicts = autograde_one(course, assignment, student, db_url=url)
                 break
             except Exception as error:
-                flags, verdicts = [f"grading failed ({type(error).__name__}): see logs/{assignment}/{student}.log"], []
+                flags, verdicts = [_see_log(assignment, student, f"grading failed ({type(error).__name__})")], []
                 problems.append(traceback.format_exc())
         done = len(problems) < 2
         if submission.released_because:
@@ -353,7 +357,8 @@ def _check_worker(release: Release):
                              f"command ({limits or 'the defaults'}): set the same where the workers start")
 
 
-def _write(folder: Path, files: Files):
+def write_files(folder: Path, files: Files):
+    """Write ``files`` (paths relative to ``folder``) into ``folder``."""
     for name, data in files:
         path = folder / name
         path.parent.mkdir(parents=True, exist_ok=True)
